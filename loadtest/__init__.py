@@ -1,0 +1,1 @@
+"""Load-run tooling: serving a stage under gunicorn, and (next) replaying load against it."""

@@ -1,0 +1,102 @@
+"""Serve one stage with gunicorn on 127.0.0.1, wait until it is ready, and always stop it."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class ServerError(Exception):
+    """The server did not start, or did not serve the stage it was asked for."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve(
+    stage: str,
+    *,
+    env: dict[str, str] | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+    ready_timeout: float = 30,
+) -> Iterator[str]:
+    """Run gunicorn at `stage` on a free port and yield its base URL.
+
+    `env` adds to this process's environment (DATABASE_URL, say). The server and its
+    workers are stopped on leaving the block, on an error or Ctrl-C too.
+    """
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "project.wsgi", "--bind", f"127.0.0.1:{port}"]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(
+        cmd,
+        cwd=BASE_DIR,
+        env={**os.environ, **(env or {}), "STAGE": stage},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        # Its own process group, so that stopping it reaches every worker.
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, stage, process, log, ready_timeout)
+        yield url
+    finally:
+        _stop(process)
+        log.close()
+
+
+def _wait_ready(url, stage, process, log, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerError(f"gunicorn exited with {process.returncode}:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/health/", timeout=5) as response:
+                served = response.headers.get("X-Stage")
+                if served != stage:
+                    raise ServerError(f"asked for stage {stage!r}, the server says {served!r}")
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    raise ServerError(f"gunicorn was not ready after {timeout:.0f} s:\n{_tail(log)}")
+
+
+def _stop(process):
+    """Quick shutdown (SIGINT), then SIGKILL for the whole group if it lingers."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGINT)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    # Workers left behind by a master that died are killed with the group.
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def _tail(log, lines=30):
+    log.seek(0)
+    return "".join(log.readlines()[-lines:])

@@ -1,0 +1,145 @@
+import argparse
+import random
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from faker import Faker
+from tqdm import tqdm
+
+from blog.models import Post
+from seed.builders import (
+    comments_create,
+    posts_create,
+    seed_data_reset,
+    users_ensure,
+)
+
+DEFAULT_PASSWORD = "password123"
+DEFAULT_SEED = 1234
+# Large enough that per-batch overhead vanishes, small enough to keep memory flat.
+DEFAULT_BATCH_SIZE = 5_000
+# Below this many rows the run is over before a progress bar could say anything.
+PROGRESS_MIN_ROWS = 20_000
+
+
+def non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{number} is negative; use 0 or more")
+    return number
+
+
+def positive_int(value: str) -> int:
+    number = non_negative_int(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the database with fake posts and comments by the users user1 ... userN, "
+        "fast (bulk inserts, one password hash) and repeatably (--seed). Everything "
+        "happens in one transaction: on an error or Ctrl-C nothing is written."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--users", type=non_negative_int, default=20,
+            help="Seeded users user1 ... userN to write as; existing ones are reused "
+            "and given --password (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--posts", type=non_negative_int, default=5_000,
+            help="Posts to add (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--comments", type=non_negative_int, default=5_000,
+            help="Comments to add, each on a random existing post (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=DEFAULT_SEED,
+            help="Random seed: the same seed gives the same titles, bodies and authors "
+            "(default: %(default)s).",
+        )
+        parser.add_argument(
+            "--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE,
+            help="Rows handed to bulk_create at a time (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--password", default=DEFAULT_PASSWORD,
+            help="Password of every seeded user (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--reset", action="store_true",
+            help="First delete all posts and comments and the seeded users (user1 ... "
+            "userN); other users are kept. Without it, data is added.",
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true",
+            help="Do nothing if the database already holds posts (used by `make serve`).",
+        )
+
+    def handle(self, *args, **options):
+        if options["if_empty"] and not options["reset"] and Post.objects.exists():
+            self.stdout.write("The database already holds posts; nothing seeded.")
+            return
+        started = time.perf_counter()
+        try:
+            with transaction.atomic():
+                counts = self.seed(options)
+        except KeyboardInterrupt:
+            raise CommandError("Interrupted: rolled back, nothing was written.", returncode=130)
+        elapsed = time.perf_counter() - started
+        if options["verbosity"]:
+            self.stdout.write(self.style.SUCCESS(
+                f"Seeded {counts['users']:,} users, {counts['posts']:,} posts and "
+                f"{counts['comments']:,} comments in {elapsed:.1f} s. "
+                f"Log in as user1 ... user{options['users']} with password "
+                f"{options['password']!r}."
+            ))
+
+    def seed(self, options):
+        if (options["posts"] or options["comments"]) and not options["users"]:
+            raise CommandError("Posts and comments need authors: use --users 1 or more.")
+        if options["reset"]:
+            deleted = seed_data_reset()
+            if options["verbosity"] > 1:
+                self.stdout.write(
+                    f"Deleted {deleted['posts']:,} posts, {deleted['comments']:,} "
+                    f"comments and {deleted['users']:,} seeded users."
+                )
+        if options["comments"] and not options["posts"] and not Post.objects.exists():
+            raise CommandError(
+                "Comments need posts, and the database has none: add --posts 1 or more."
+            )
+
+        author_ids = users_ensure(
+            count=options["users"], password=options["password"],
+            batch_size=options["batch_size"],
+        )
+        rng = random.Random(options["seed"])
+        fake = Faker()
+        fake.seed_instance(options["seed"])
+        rows = options["posts"] + options["comments"]
+        with tqdm(
+            total=rows, unit=" rows", unit_scale=True, leave=False,
+            # None: shown only on a terminal, so logs and tests stay clean.
+            disable=True if rows < PROGRESS_MIN_ROWS or not options["verbosity"] else None,
+        ) as bar:
+            posts_create(
+                count=options["posts"], author_ids=author_ids, rng=rng, fake=fake,
+                batch_size=options["batch_size"], progress=bar.update,
+            )
+            # One query for every post id: each comment picks its post from this list.
+            post_ids = list(Post.objects.values_list("id", flat=True)) if options["comments"] else []
+            comments_create(
+                count=options["comments"], author_ids=author_ids, post_ids=post_ids,
+                rng=rng, fake=fake, batch_size=options["batch_size"],
+                progress=bar.update,
+            )
+        return {key: options[key] for key in ("users", "posts", "comments")}

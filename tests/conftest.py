@@ -1,0 +1,117 @@
+import importlib
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import clear_url_caches, set_urlconf
+from model_bakery import baker
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from blog.models import Comment, Post
+from stages import STAGES
+
+
+@receiver(setting_changed)
+def serve_switched_stage(setting, **kwargs):
+    """project/urls.py picks the stage's views when imported: re-import it whenever a
+    test switches STAGE (and when the switch is undone), as a server restart would."""
+    if setting == "STAGE":
+        clear_url_caches()
+        importlib.reload(importlib.import_module(django_settings.ROOT_URLCONF))
+        set_urlconf(None)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Hashing with Django's real hasher costs ~200 ms a password; tests don't need it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(params=STAGES)
+def stage(request, settings):
+    """Run the test once at every stage, the way `STAGE=<name>` serves it."""
+    settings.STAGE = request.param
+    return request.param
+
+
+@pytest.fixture
+def at_stage(settings):
+    """Switch the served stage from inside a test: `at_stage("paginated")`."""
+
+    def switch(name):
+        settings.STAGE = name
+
+    return switch
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("alice", password="alice-password")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user("bob", password="bob-password")
+
+
+def client_for(user):
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def author_client(user):
+    """A client that sends alice's token: alice writes the posts in these tests."""
+    return client_for(user)
+
+
+@pytest.fixture
+def other_client(other_user):
+    """A client that sends bob's token: signed in, but not the author."""
+    return client_for(other_user)
+
+
+@pytest.fixture
+def post(user):
+    return baker.make(Post, user=user, title="First post", body="Hello.")
+
+
+@pytest.fixture
+def comment(post, user):
+    return baker.make(Comment, post=post, user=user, body="Nice post.")
+
+
+@pytest.fixture
+def make_posts(django_user_model):
+    """Create `n` posts, each by a different author, so each row has its own author to fetch."""
+
+    def make(n):
+        authors = baker.make(django_user_model, _quantity=n, _bulk_create=True)
+        return baker.make(Post, user=iter(authors), _quantity=n, _bulk_create=True)
+
+    return make
+
+
+@pytest.fixture
+def make_comments(django_user_model):
+    """Create `n` comments (on `post` if given, else each on a post of its own), each by
+    a different author."""
+
+    def make(n, post=None):
+        authors = baker.make(django_user_model, _quantity=n, _bulk_create=True)
+        posts = [post] * n if post else baker.make(Post, _quantity=n, _bulk_create=True)
+        return baker.make(
+            Comment, user=iter(authors), post=iter(posts), _quantity=n, _bulk_create=True
+        )
+
+    return make
+
