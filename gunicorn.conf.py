@@ -2,6 +2,7 @@
 
 gunicorn reads this file from the working directory; command-line flags override it.
 """
+
 import multiprocessing
 import os
 

@@ -3,6 +3,7 @@
 These are the `naive` stage. Later stages (see `stages/`) subclass them and override
 `get_queryset()` or `pagination_class`; nothing here knows which stage is served.
 """
+
 from rest_framework import generics, mixins, permissions, viewsets
 
 from .models import Comment, Post
@@ -52,4 +53,3 @@ class PostCommentList(generics.ListCreateAPIView):
 
     def perform_create(self, serializer):
         serializer.save(user=self.request.user, post=self.parent_post)
-

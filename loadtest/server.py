@@ -1,4 +1,5 @@
 """Serve one stage with gunicorn on 127.0.0.1, wait until it is ready, and always stop it."""
+
 import os
 import signal
 import socket

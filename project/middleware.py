@@ -1,4 +1,5 @@
 """Response headers that let load tools and readers see what a request cost, and at which stage."""
+
 import time
 
 from django.conf import settings

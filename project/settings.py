@@ -9,6 +9,7 @@ just works on a laptop:
   keeps every query in memory and changes what a load test measures.
 - DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS (comma-separated).
 """
+
 import os
 from pathlib import Path
 
@@ -26,9 +27,7 @@ DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
 
 # Dev-only default: anyone who reads this repository knows it. Set DJANGO_SECRET_KEY
 # for anything that faces a network.
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "django-insecure-dev-only-do-not-deploy-this-key"
-)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "django-insecure-dev-only-do-not-deploy-this-key")
 
 ALLOWED_HOSTS = [
     host.strip()

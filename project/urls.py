@@ -1,4 +1,5 @@
 """URLs: the same in every stage; the views behind them come from the served stage."""
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path

@@ -1,4 +1,5 @@
 """Views that belong to the service rather than to the blog: readiness and JSON errors."""
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import JsonResponse

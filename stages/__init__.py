@@ -9,6 +9,7 @@ is the lesson.
 This package imports nothing from Django, so that settings can check a stage's name
 before any app is loaded.
 """
+
 from dataclasses import dataclass
 from importlib import import_module
 
@@ -22,9 +23,7 @@ def check_stage(name: str) -> str:
     if name not in STAGES:
         # SystemExit, not an exception: manage.py and gunicorn print this one line and
         # stop, where an ImproperlyConfigured would bury it under a traceback.
-        raise SystemExit(
-            f"Unknown STAGE {name!r}. Valid stages: {', '.join(STAGES)}."
-        )
+        raise SystemExit(f"Unknown STAGE {name!r}. Valid stages: {', '.join(STAGES)}.")
     return name
 
 

@@ -9,6 +9,7 @@ is fetched lazily, one query at a time, while the serializer renders it:
 The responses are correct. Their cost grows with the table, which is what a load
 test shows and a test against ten rows does not.
 """
+
 from blog.views import CommentViewSet, PostCommentList, PostViewSet
 
 __all__ = ["CommentViewSet", "PostCommentList", "PostViewSet"]

@@ -9,6 +9,7 @@ a number, is a 404 with a message.
 
 For API clients this is a breaking change: they must follow `next` to see every row.
 """
+
 from rest_framework.pagination import PageNumberPagination
 
 from stages import select_related

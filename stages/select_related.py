@@ -9,6 +9,7 @@ The responses are the same, byte for byte. The lists still hold every row, so
 rendering thousands of nested objects in Python now dominates: this stage is only
 a few times faster than `naive`, not hundreds.
 """
+
 from stages import naive
 
 

@@ -114,4 +114,3 @@ def make_comments(django_user_model):
         )
 
     return make
-

@@ -1,4 +1,5 @@
 """Small helpers shared by the tests (fixtures live in conftest.py)."""
+
 import re
 
 SERVER_TIMING_DB = re.compile(r'^db;dur=(\d+\.\d);desc="(\d+) queries"')

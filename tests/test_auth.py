@@ -1,4 +1,5 @@
 """POST /api/auth/token/: a token for a username and password, and what it unlocks."""
+
 import pytest
 from rest_framework.authtoken.models import Token
 
@@ -17,9 +18,7 @@ class TestObtainToken:
         assert response.json() == {"token": Token.objects.get(user=user).key}
 
     def test_form_credentials_work_too(self, api_client, user):
-        response = api_client.post(
-            TOKEN_URL, {"username": "alice", "password": "alice-password"}
-        )
+        response = api_client.post(TOKEN_URL, {"username": "alice", "password": "alice-password"})
 
         assert response.status_code == 200
         assert response.json()["token"]

@@ -1,4 +1,5 @@
 """/api/posts/ and /api/posts/{id}/: who may do what, and what they get back."""
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -42,8 +43,14 @@ class TestCreatePost:
             ({"title": "x" * (TITLE_MAX_LENGTH + 1), "body": "B"}, "title"),
             ({"title": "T", "body": "x" * (BODY_MAX_LENGTH + 1)}, "body"),
         ],
-        ids=["missing title", "missing body", "blank title", "blank body",
-             "oversized title", "oversized body"],
+        ids=[
+            "missing title",
+            "missing body",
+            "blank title",
+            "blank body",
+            "oversized title",
+            "oversized body",
+        ],
     )
     def test_invalid_field_is_a_400_naming_the_field(self, author_client, data, field):
         response = author_client.post(POSTS_URL, data, format="json")
@@ -61,9 +68,7 @@ class TestCreatePost:
         assert "JSON parse error" in response.json()["detail"]
 
     def test_valid_post_is_a_201_with_the_new_post(self, author_client, user):
-        response = author_client.post(
-            POSTS_URL, {"title": "Hello", "body": "World"}, format="json"
-        )
+        response = author_client.post(POSTS_URL, {"title": "Hello", "body": "World"}, format="json")
 
         assert response.status_code == 201
         created = Post.objects.get()
@@ -105,7 +110,8 @@ class TestReadPosts:
         )
 
     @pytest.mark.parametrize(
-        "post_id", ["999999", "abc", "1.5", str(2**63), str(2**70)],
+        "post_id",
+        ["999999", "abc", "1.5", str(2**63), str(2**70)],
         ids=["unknown", "non-numeric", "decimal", "above bigint", "far above bigint"],
     )
     def test_unknown_or_invalid_id_is_a_404(self, api_client, post, post_id):

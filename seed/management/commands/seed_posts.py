@@ -40,6 +40,12 @@ def positive_int(value: str) -> int:
     return number
 
 
+def non_blank(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be blank: the load test logs in with it")
+    return value
+
+
 class Command(BaseCommand):
     help = (
         "Fill the database with fake posts and comments by the users user1 ... userN, "
@@ -49,38 +55,52 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--users", type=non_negative_int, default=20,
+            "--users",
+            type=non_negative_int,
+            default=20,
             help="Seeded users user1 ... userN to write as; existing ones are reused "
             "and given --password (default: %(default)s).",
         )
         parser.add_argument(
-            "--posts", type=non_negative_int, default=5_000,
+            "--posts",
+            type=non_negative_int,
+            default=5_000,
             help="Posts to add (default: %(default)s).",
         )
         parser.add_argument(
-            "--comments", type=non_negative_int, default=5_000,
+            "--comments",
+            type=non_negative_int,
+            default=5_000,
             help="Comments to add, each on a random existing post (default: %(default)s).",
         )
         parser.add_argument(
-            "--seed", type=int, default=DEFAULT_SEED,
+            "--seed",
+            type=int,
+            default=DEFAULT_SEED,
             help="Random seed: the same seed gives the same titles, bodies and authors "
             "(default: %(default)s).",
         )
         parser.add_argument(
-            "--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE,
-            help="Rows handed to bulk_create at a time (default: %(default)s).",
+            "--batch-size",
+            type=positive_int,
+            default=DEFAULT_BATCH_SIZE,
+            help="Rows inserted per batch; memory grows with it (default: %(default)s).",
         )
         parser.add_argument(
-            "--password", default=DEFAULT_PASSWORD,
+            "--password",
+            type=non_blank,
+            default=DEFAULT_PASSWORD,
             help="Password of every seeded user (default: %(default)s).",
         )
         parser.add_argument(
-            "--reset", action="store_true",
+            "--reset",
+            action="store_true",
             help="First delete all posts and comments and the seeded users (user1 ... "
             "userN); other users are kept. Without it, data is added.",
         )
         parser.add_argument(
-            "--if-empty", action="store_true",
+            "--if-empty",
+            action="store_true",
             help="Do nothing if the database already holds posts (used by `make serve`).",
         )
 
@@ -93,15 +113,19 @@ class Command(BaseCommand):
             with transaction.atomic():
                 counts = self.seed(options)
         except KeyboardInterrupt:
-            raise CommandError("Interrupted: rolled back, nothing was written.", returncode=130)
+            raise CommandError(
+                "Interrupted: rolled back, nothing was written.", returncode=130
+            ) from None
         elapsed = time.perf_counter() - started
         if options["verbosity"]:
-            self.stdout.write(self.style.SUCCESS(
-                f"Seeded {counts['users']:,} users, {counts['posts']:,} posts and "
-                f"{counts['comments']:,} comments in {elapsed:.1f} s. "
-                f"Log in as user1 ... user{options['users']} with password "
-                f"{options['password']!r}."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Seeded {counts['users']:,} users, {counts['posts']:,} posts and "
+                    f"{counts['comments']:,} comments in {elapsed:.1f} s. "
+                    f"Log in as user1 ... user{options['users']} with password "
+                    f"{options['password']!r}."
+                )
+            )
 
     def seed(self, options):
         if (options["posts"] or options["comments"]) and not options["users"]:
@@ -119,7 +143,8 @@ class Command(BaseCommand):
             )
 
         author_ids = users_ensure(
-            count=options["users"], password=options["password"],
+            count=options["users"],
+            password=options["password"],
             batch_size=options["batch_size"],
         )
         rng = random.Random(options["seed"])
@@ -127,19 +152,32 @@ class Command(BaseCommand):
         fake.seed_instance(options["seed"])
         rows = options["posts"] + options["comments"]
         with tqdm(
-            total=rows, unit=" rows", unit_scale=True, leave=False,
+            total=rows,
+            unit=" rows",
+            unit_scale=True,
+            leave=False,
             # None: shown only on a terminal, so logs and tests stay clean.
             disable=True if rows < PROGRESS_MIN_ROWS or not options["verbosity"] else None,
         ) as bar:
             posts_create(
-                count=options["posts"], author_ids=author_ids, rng=rng, fake=fake,
-                batch_size=options["batch_size"], progress=bar.update,
+                count=options["posts"],
+                author_ids=author_ids,
+                rng=rng,
+                fake=fake,
+                batch_size=options["batch_size"],
+                progress=bar.update,
             )
             # One query for every post id: each comment picks its post from this list.
-            post_ids = list(Post.objects.values_list("id", flat=True)) if options["comments"] else []
+            post_ids = (
+                list(Post.objects.values_list("id", flat=True)) if options["comments"] else []
+            )
             comments_create(
-                count=options["comments"], author_ids=author_ids, post_ids=post_ids,
-                rng=rng, fake=fake, batch_size=options["batch_size"],
+                count=options["comments"],
+                author_ids=author_ids,
+                post_ids=post_ids,
+                rng=rng,
+                fake=fake,
+                batch_size=options["batch_size"],
                 progress=bar.update,
             )
         return {key: options[key] for key in ("users", "posts", "comments")}
