@@ -95,8 +95,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset",
             action="store_true",
-            help="First delete all posts and comments and the seeded users (user1 ... "
-            "userN); other users are kept. Without it, data is added.",
+            help="First delete all posts and comments, and every seeded user (user1, "
+            "user2, ...: 'user' and digits); other users are kept. Without it, data is added.",
         )
         parser.add_argument(
             "--if-empty",
@@ -117,15 +117,17 @@ class Command(BaseCommand):
                 "Interrupted: rolled back, nothing was written.", returncode=130
             ) from None
         elapsed = time.perf_counter() - started
-        if options["verbosity"]:
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"Seeded {counts['users']:,} users, {counts['posts']:,} posts and "
-                    f"{counts['comments']:,} comments in {elapsed:.1f} s. "
-                    f"Log in as user1 ... user{options['users']} with password "
-                    f"{options['password']!r}."
-                )
+        if not options["verbosity"]:
+            return
+        summary = (
+            f"Added {counts['posts']:,} posts and {counts['comments']:,} comments by "
+            f"{counts['users']:,} seeded users in {elapsed:.1f} s."
+        )
+        if counts["users"]:
+            summary += (
+                f" Log in as user1 ... user{counts['users']} with password {options['password']!r}."
             )
+        self.stdout.write(self.style.SUCCESS(summary))
 
     def seed(self, options):
         if (options["posts"] or options["comments"]) and not options["users"]:
