@@ -34,12 +34,14 @@ def serve(
     env: dict[str, str] | None = None,
     workers: int | None = None,
     threads: int | None = None,
+    log_path: Path | None = None,
     ready_timeout: float = 30,
 ) -> Iterator[str]:
     """Run gunicorn at `stage` on a free port and yield its base URL.
 
-    `env` adds to this process's environment (DATABASE_URL, say). The server and its
-    workers are stopped on leaving the block, on an error or Ctrl-C too.
+    `env` adds to this process's environment (DATABASE_URL, say); the server's output
+    goes to `log_path` if given. The server and its workers are stopped on leaving the
+    block, on an error or Ctrl-C too.
     """
     port = free_port()
     cmd = [sys.executable, "-m", "gunicorn", "project.wsgi", "--bind", f"127.0.0.1:{port}"]
@@ -47,7 +49,7 @@ def serve(
         cmd += ["--workers", str(workers)]
     if threads:
         cmd += ["--threads", str(threads)]
-    log = tempfile.TemporaryFile(mode="w+")
+    log = log_path.open("w+") if log_path else tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(
         cmd,
         cwd=BASE_DIR,

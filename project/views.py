@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Count, Max, Min
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import permissions
@@ -20,15 +21,18 @@ class HealthView(APIView):
     permission_classes = [permissions.AllowAny]
 
     def get(self, request):
+        posts = Post.objects.aggregate(count=Count("id"), min=Min("id"), max=Max("id"))
         return Response(
             {
                 "status": "ok",
                 "stage": settings.STAGE,
-                "posts": Post.objects.count(),
+                "posts": posts["count"],
                 "comments": Comment.objects.count(),
                 "users": get_user_model().objects.count(),
                 # The accounts a load test can log in as: user1 ... userN.
                 "seeded_users": seeded_users().count(),
+                # The ids a load test can ask for (null when there are no posts).
+                "post_ids": [posts["min"], posts["max"]] if posts["count"] else None,
             }
         )
 

@@ -1,0 +1,182 @@
+"""Replay one load profile against one stage: clone the data, serve, run Locust, collect."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from . import databases, report
+from .server import BASE_DIR, serve
+
+
+class LoadRunError(Exception):
+    """Locust could not run (not: requests failed, which the report counts)."""
+
+
+def run_stage(
+    stage: str,
+    *,
+    stage_dir: Path,
+    settings_dict: dict,
+    profile: str,
+    users: int | None,
+    run_time: float | None,
+    expected_seconds: float,
+    processes: int,
+    server_workers: int,
+    server_threads: int,
+    password: str,
+    progress: Callable[[str], None],
+) -> dict:
+    """Serve `stage` on a copy of the database, run the profile, return its figures."""
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    with databases.clone(settings_dict, stage_dir) as database_url:
+        with serve(
+            stage,
+            env={"DATABASE_URL": database_url},
+            workers=server_workers,
+            threads=server_threads,
+            log_path=stage_dir / "server.log",
+        ) as url:
+            started_from = _health(url)
+            _run_locust(
+                url,
+                stage_dir=stage_dir,
+                profile=profile,
+                users=users,
+                run_time=run_time,
+                expected_seconds=expected_seconds,
+                processes=processes,
+                password=password,
+                progress=progress,
+            )
+    result = report.summarize(report.load_samples(stage_dir))
+    result["started_from"] = started_from
+    return result
+
+
+def _health(url: str) -> dict:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/api/health/", timeout=30) as response:
+        data = json.loads(response.read())
+    return {key: data[key] for key in ("posts", "comments", "seeded_users")}
+
+
+def _run_locust(
+    url, *, stage_dir, profile, users, run_time, expected_seconds, processes, password, progress
+):
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(BASE_DIR / "locustfile.py"),
+        "--headless",
+        "--host",
+        url,
+        "--csv",
+        str(stage_dir / "locust"),
+        "--html",
+        str(stage_dir / "locust.html"),
+        "--seed-password",
+        password,
+        # Failed requests are counted in the report; a non-zero exit means Locust broke.
+        "--exit-code-on-error",
+        "0",
+        "--only-summary",
+    ]
+    if processes:
+        command += ["--processes", str(processes)]
+    env = {
+        **os.environ,
+        "LOAD_PROFILE": profile,
+        "LOAD_SAMPLES_DIR": str(stage_dir),
+    }
+    env.pop("LOAD_USERS", None)
+    env.pop("LOAD_RUN_TIME", None)
+    if users:
+        env["LOAD_USERS"] = str(users)
+    if run_time:
+        env["LOAD_RUN_TIME"] = str(run_time)
+    with (stage_dir / "locust.log").open("w") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        stop_watching = threading.Event()
+        watcher = threading.Thread(
+            target=_watch,
+            args=(
+                stage_dir / "locust_stats_history.csv",
+                expected_seconds,
+                progress,
+                stop_watching,
+            ),
+            daemon=True,
+        )
+        watcher.start()
+        try:
+            # A slow stage can overrun the profile by its slowest request; then give up.
+            process.wait(timeout=expected_seconds + 120)
+        except subprocess.TimeoutExpired:
+            raise LoadRunError(
+                f"Locust did not finish within {expected_seconds + 120:.0f} s"
+            ) from None
+        finally:
+            stop_watching.set()
+            watcher.join()
+            _stop(process)
+    if process.returncode != 0:
+        tail = (stage_dir / "locust.log").read_text().splitlines()[-15:]
+        raise LoadRunError(f"Locust exited with {process.returncode}:\n" + "\n".join(tail))
+
+
+def _watch(history: Path, expected_seconds: float, progress, stop: threading.Event):
+    """Report elapsed time, users and current RPS every few seconds while Locust runs."""
+    started = time.monotonic()
+    while not stop.wait(5):
+        line = _last_aggregated(history)
+        elapsed = time.monotonic() - started
+        if line:
+            progress(
+                f"{elapsed:4.0f}/{expected_seconds:.0f} s  {line['User Count']:>4} users  "
+                f"{float(line['Requests/s']):7.1f} rps  {line['Total Failure Count']} failures"
+            )
+
+
+def _last_aggregated(history: Path) -> dict | None:
+    try:
+        with history.open() as rows:
+            last = None
+            for row in csv.DictReader(rows):
+                if row.get("Name") == "Aggregated":
+                    last = row
+            return last
+    except (FileNotFoundError, csv.Error):
+        return None
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop Locust and any worker processes it forked."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
