@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 STAGE ?= naive
 export STAGE
 
-.PHONY: help test serve seed lint
+.PHONY: help demo test serve seed lint
 
 help:  ## List the commands.
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,6 +19,11 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+demo: $(INSTALLED)  ## Set up, seed if empty, replay the same load on every stage, print the report.
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py seed_posts --if-empty
+	$(PY) manage.py replay
 
 test: $(INSTALLED)  ## Set up and run the whole test suite (DATABASE_URL picks the database).
 	$(PY) -m pytest

@@ -17,5 +17,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", 4))
 preload_app = True
 # The naive stage's lists take seconds at the default data; don't kill those workers.
 timeout = 120
+# Keep idle connections open longer than a load-test user thinks (up to 3 s). With
+# gunicorn's default of 2 s, the server closes a connection just as the client reuses
+# it, and a POST fails with "connection closed": a failure of the test, not the API.
+keepalive = 10
 # gunicorn 27 would otherwise create a control socket under ~/.gunicorn/.
 control_socket_disable = True

@@ -37,6 +37,13 @@ def add_options(parser):
         default="password123",
         help="Password of the seeded users user1 ... userN (the seeder's default).",
     )
+    parser.add_argument(
+        "--think-time-scale",
+        type=float,
+        default=1.0,
+        help="Multiply the users' think times (1-3 s) by this: 0 for none, as in a "
+        "throughput test or a short smoke run.",
+    )
 
 
 @events.test_start.add_listener
@@ -144,9 +151,11 @@ class BlogUser(FastHttpUser):
     # A reader visit is ~4.5 requests, a contribution 2: journeys weighted 2:1 give
     # about 80 % reads and 20 % writes by request.
     tasks = {ReaderVisit: 2, WriterContribution: 1}
-    # A person reads for a second or three between clicks. Without think time each
-    # user is a tight loop, and "20 users" would mean far more than 20 people.
-    wait_time = between(1, 3)
+
+    def wait_time(self):
+        # A person reads for a second or three between clicks. Without think time each
+        # user is a tight loop, and "20 users" would mean far more than 20 people.
+        return between(1, 3)(self) * self.environment.parsed_options.think_time_scale
 
     def on_start(self):
         """Log in once, as one of the seeded accounts; every later request sends the token."""

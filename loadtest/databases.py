@@ -8,7 +8,7 @@ would no longer be like for like. So each stage is served from a clone, dropped 
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,10 +35,8 @@ def clone(settings_dict: dict, workdir: Path) -> Iterator[str]:
 def _clone_sqlite(source: Path, workdir: Path):
     target = workdir / "stage.sqlite3"
     # The backup API copies a consistent snapshot, WAL contents included.
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
-    src.close()
-    dst.close()
     try:
         yield f"sqlite:///{target}"
     finally:
@@ -52,7 +50,7 @@ def _clone_postgresql(settings_dict: dict):
     # CREATE DATABASE ... TEMPLATE needs the source to have no open connection,
     # this process's own persistent one included.
     connections.close_all()
-    with _maintenance_connection(settings_dict) as admin:
+    with maintenance_connection(settings_dict) as admin:
         try:
             admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
         except psycopg.errors.ObjectInUse:
@@ -61,13 +59,14 @@ def _clone_postgresql(settings_dict: dict):
                 "(a `make serve` on the same database?). Stop it and retry."
             ) from None
     try:
-        yield _postgres_url(settings_dict, target)
+        yield postgres_url(settings_dict, target)
     finally:
-        with _maintenance_connection(settings_dict) as admin:
+        with maintenance_connection(settings_dict) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
 
 
-def _maintenance_connection(settings_dict: dict):
+def maintenance_connection(settings_dict: dict):
+    """An autocommit connection to the server's `postgres` database, for CREATE/DROP."""
     return psycopg.connect(
         dbname="postgres",
         user=settings_dict.get("USER") or None,
@@ -78,7 +77,8 @@ def _maintenance_connection(settings_dict: dict):
     )
 
 
-def _postgres_url(settings_dict: dict, name: str) -> str:
+def postgres_url(settings_dict: dict, name: str) -> str:
+    """A DATABASE_URL for database `name` on the server of `settings_dict`."""
     user = quote(settings_dict.get("USER") or "")
     password = settings_dict.get("PASSWORD")
     credentials = f"{user}:{quote(password)}@" if password else (f"{user}@" if user else "")

@@ -1,4 +1,9 @@
 import importlib
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -10,7 +15,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from blog.models import Comment, Post
+from loadtest.databases import maintenance_connection, postgres_url
 from stages import STAGES
+
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 @receiver(setting_changed)
@@ -114,3 +122,46 @@ def make_comments(django_user_model):
         )
 
     return make
+
+
+def manage(*args, database_url, timeout=120):
+    """Run `python manage.py <args>` against `database_url`, as a reader would."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def live_database_url(tmp_path):
+    """A migrated database of its own, on the same kind of database as this test run,
+    seeded with a little data (3 users, 30 posts, 30 comments), for a live server.
+
+    Live servers cannot use the test database: its rows live in a transaction that
+    is never committed.
+    """
+    settings_dict = django_settings.DATABASES["default"]
+    if settings_dict["ENGINE"].endswith("postgresql"):
+        name = f"live_{uuid.uuid4().hex[:12]}"
+        with maintenance_connection(settings_dict) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        url = postgres_url(settings_dict, name)
+    else:
+        name = None
+        url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    try:
+        for command in (
+            ["migrate", "-v0"],
+            ["seed_posts", "--users", "3", "--posts", "30", "--comments", "30", "-v0"],
+        ):
+            result = manage(*command, database_url=url)
+            assert result.returncode == 0, result.stderr
+        yield url
+    finally:
+        if name:
+            with maintenance_connection(settings_dict) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

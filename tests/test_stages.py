@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from blog.models import Post
 from stages import AUTH_QUERIES, EXPECTED_QUERIES, STAGES, stage_views
 from tests.helpers import SERVER_TIMING_DB, reported_queries, results
 
@@ -227,6 +228,7 @@ class TestHealth:
         assert data["stage"] == stage
         assert (data["posts"], data["comments"]) == (2, 2)
         assert data["users"] == 4
+        assert data["post_ids"] == sorted(Post.objects.values_list("id", flat=True))
 
     def test_health_counts_the_seeded_users_apart(self, api_client, django_user_model):
         for name in ("user1", "user2", "user10", "alice", "user2b"):
@@ -235,6 +237,11 @@ class TestHealth:
         data = api_client.get("/api/health/").json()
 
         assert (data["users"], data["seeded_users"]) == (5, 3)
+
+    def test_no_posts_no_id_range(self, api_client):
+        data = api_client.get("/api/health/").json()
+
+        assert (data["posts"], data["post_ids"]) == (0, None)
 
     def test_a_bad_token_does_not_fail_the_health_check(self, api_client):
         api_client.credentials(HTTP_AUTHORIZATION="Token stale")

@@ -1,0 +1,137 @@
+"""Which Locust client leaves the server as the bottleneck on this machine?
+
+Serves the `paginated` stage with gunicorn on 127.0.0.1 (from a copy of the current
+database), drives it with the real locustfile, no think time, once with FastHttpUser
+and once with HttpUser, and prints the CPU seconds the load generator and the server
+used, and the RPS reached:
+
+    .venv/bin/python benchmarks/client_cpu.py [--users 20] [--seconds 20]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psutil  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from loadtest import databases, report  # noqa: E402
+from loadtest.server import serve  # noqa: E402
+
+
+def tree_cpu(process: psutil.Process) -> float:
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run(client: str, url: str, users: int, seconds: int, workdir: Path) -> dict:
+    source = (BASE_DIR / "locustfile.py").read_text()
+    if client == "HttpUser":
+        source = source.replace("FastHttpUser", "HttpUser")
+    locustfile = BASE_DIR / f".bench_{client}.py"
+    locustfile.write_text(source)
+    samples = workdir / client
+    samples.mkdir()
+    try:
+        server = psutil.Process(_server_pid(url))
+        server_before = tree_cpu(server)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                str(locustfile),
+                "--headless",
+                "--host",
+                url,
+                "-u",
+                str(users),
+                "-r",
+                str(users),
+                "-t",
+                f"{seconds}s",
+                "--think-time-scale",
+                "0",
+                "--only-summary",
+                "--exit-code-on-error",
+                "0",
+            ],
+            cwd=BASE_DIR,
+            env={**os.environ, "LOAD_SAMPLES_DIR": str(samples)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        locust = psutil.Process(process.pid)
+        locust_cpu = 0.0
+        while process.poll() is None:
+            locust_cpu = max(locust_cpu, tree_cpu(locust))
+            time.sleep(0.2)
+        server_cpu = tree_cpu(server) - server_before
+    finally:
+        locustfile.unlink()
+    summary = report.summarize(report.load_samples(samples))
+    steady = sum(f["requests"] for n, f in summary["endpoints"].items() if n != report.LOGIN)
+    return {
+        "client": client,
+        "locust_cpu_s": round(locust_cpu, 1),
+        "server_cpu_s": round(server_cpu, 1),
+        "rps": round(steady / summary["steady_s"], 1),
+        "failures": summary["failures"],
+    }
+
+
+def _server_pid(url: str) -> int:
+    """The gunicorn master listening on `url`'s port."""
+    port = int(url.rsplit(":", 1)[1])
+    for conn in psutil.net_connections("tcp"):
+        if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
+            return conn.pid
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=20, help="virtual users (default 20)")
+    parser.add_argument("--seconds", type=int, default=20, help="run time per client (default 20)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        results = []
+        for client in ("FastHttpUser", "HttpUser"):
+            with databases.clone(settings.DATABASES["default"], workdir) as url_db:
+                with serve("paginated", env={"DATABASE_URL": url_db}) as url:
+                    results.append(run(client, url, args.users, args.seconds, workdir))
+    print(
+        f"{args.users} users, no think time, {args.seconds} s each, stage paginated, "
+        f"{os.cpu_count()} CPUs"
+    )
+    print("| client | Locust CPU s | server CPU s | steady RPS | failures |")
+    print("|---|--:|--:|--:|--:|")
+    for r in results:
+        print(
+            f"| {r['client']} | {r['locust_cpu_s']} | {r['server_cpu_s']} | {r['rps']} "
+            f"| {r['failures']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""The load harness, run for real against gunicorn on 127.0.0.1 with tiny data."""
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from loadtest.report import LOGIN
+from loadtest.server import serve
+from tests.conftest import BASE_DIR, manage
+
+ENDPOINTS = {
+    "POST /api/auth/token/",
+    "GET /api/posts/",
+    "POST /api/posts/",
+    "GET /api/posts/[id]/",
+    "GET /api/posts/[id]/comments/",
+    "POST /api/posts/[id]/comments/",
+    "GET /api/comments/",
+}
+
+
+def samples_in(folder):
+    return [
+        json.loads(line)
+        for path in folder.glob("samples-*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+
+
+class TestLocustfile:
+    def test_a_plain_headless_run_uses_every_endpoint_without_failures(
+        self, live_database_url, tmp_path
+    ):
+        """`locust --headless -u -r -t` runs as asked (no shape takes over), logs in,
+        and walks every journey."""
+        with serve("paginated", env={"DATABASE_URL": live_database_url}) as url:
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "locust",
+                    "-f",
+                    "locustfile.py",
+                    "--headless",
+                    "--host",
+                    url,
+                    "-u",
+                    "6",
+                    "-r",
+                    "6",
+                    "-t",
+                    "6s",
+                    "--think-time-scale",
+                    "0.05",
+                    "--only-summary",
+                ],
+                cwd=BASE_DIR,
+                env={**os.environ, "LOAD_SAMPLES_DIR": str(tmp_path)},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
+        samples = samples_in(tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert {sample[2] for sample in samples} == ENDPOINTS
+        assert [s for s in samples if s[4]] == []  # no failures
+        assert sum(1 for s in samples if s[2] == LOGIN) == 6  # each user logged in once
+        assert "Testing http://127.0.0.1" in result.stderr  # what is under test is printed
+
+    def test_a_wrong_password_stops_the_user_with_a_clear_failure(
+        self, live_database_url, tmp_path
+    ):
+        with serve("paginated", env={"DATABASE_URL": live_database_url}) as url:
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "locust",
+                    "-f",
+                    "locustfile.py",
+                    "--headless",
+                    "--host",
+                    url,
+                    "-u",
+                    "2",
+                    "-r",
+                    "2",
+                    "-t",
+                    "3s",
+                    "--seed-password",
+                    "wrong",
+                    "--only-summary",
+                ],
+                cwd=BASE_DIR,
+                env={**os.environ, "LOAD_SAMPLES_DIR": str(tmp_path)},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
+        samples = samples_in(tmp_path)
+        assert [s[2] for s in samples] == [LOGIN, LOGIN]  # nothing after a failed login
+        assert all(s[4] and s[3] == 400 for s in samples)
+        assert "Login as user" in result.stderr and "user stopped" in result.stderr
+
+    def test_an_unknown_profile_stops_locust_with_the_names(self):
+        result = subprocess.run(
+            [sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless"],
+            cwd=BASE_DIR,
+            env={**os.environ, "LOAD_PROFILE": "tsunami"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+        assert result.returncode != 0
+        assert "Unknown load profile 'tsunami'" in result.stderr
+        assert "smoke, basic, spike, endurance, stress" in result.stderr
+
+
+class TestReplay:
+    def test_two_stages_end_to_end_with_a_report_and_a_breached_threshold(
+        self, live_database_url, tmp_path
+    ):
+        out = tmp_path / "report"
+
+        result = manage(
+            "replay",
+            "--stages",
+            "select_related,paginated",
+            "--users",
+            "4",
+            "--run-time",
+            "5s",
+            "--server-workers",
+            "2",
+            "--out",
+            str(out),
+            "--max-p95",
+            "0.001",
+            database_url=live_database_url,
+            timeout=180,
+        )
+
+        # The threshold is impossible to meet: the run exits non-zero, report written.
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert "Thresholds breached" in result.stderr
+        assert "--max-p95" in result.stderr
+        report = json.loads((out / "report.json").read_text())
+        assert list(report["stages"]) == ["select_related", "paginated"]
+        assert report["dataset"] == {"posts": 30, "comments": 30, "users": 3}
+        assert report["profile"]["users"] == 4 and report["profile"]["run_time_s"] == 5
+        assert report["environment"]["server_workers"] == 2
+        for figures in report["stages"].values():
+            endpoints = figures["endpoints"]
+            assert figures["failures"] == 0
+            assert endpoints[LOGIN]["requests"] == 4
+            lists = endpoints["GET /api/posts/"]
+            assert lists["requests"] > 0
+            assert 0 < lists["p50_ms"] <= lists["p95_ms"] <= lists["p99_ms"]
+            assert lists["rps"] > 0
+            # Each stage started from the seeded data, not the previous stage's writes.
+            assert figures["started_from"] == {"posts": 30, "comments": 30, "seeded_users": 3}
+        # Query counts come from Server-Timing: the list query(s) plus the token lookup.
+        assert (
+            report["stages"]["select_related"]["endpoints"]["GET /api/posts/"][
+                "queries_per_request"
+            ]
+            == 2
+        )
+        assert (
+            report["stages"]["paginated"]["endpoints"]["GET /api/posts/"]["queries_per_request"]
+            == 3
+        )
+        assert report["stages"]["paginated"]["endpoints"]["GET /api/posts/"]["vs_previous"]
+        assert (out / "chart.png").read_bytes().startswith(b"\x89PNG")
+        assert "| GET /api/posts/ | paginated |" in (out / "report.md").read_text()
+        for stage in ("select_related", "paginated"):
+            assert (out / stage / "locust.html").exists()
+            assert (out / stage / "locust_stats.csv").exists()
+
+    def test_no_server_or_locust_is_left_running(self, live_database_url, tmp_path):
+        out = tmp_path / "report"
+
+        manage(
+            "replay",
+            "--stages",
+            "paginated",
+            "--users",
+            "2",
+            "--run-time",
+            "2s",
+            "--out",
+            str(out),
+            database_url=live_database_url,
+            timeout=120,
+        )
+
+        left = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True)
+        assert left.stdout == ""
+        assert (out / "report.json").exists()
+
+
+@pytest.mark.django_db
+class TestReplayInput:
+    @pytest.mark.parametrize(
+        "args, message",
+        [
+            (["--stages", "naive,fastest"], "unknown stage 'fastest'"),
+            (["--stages", ","], "unknown stage (none given)"),
+            (["--profile", "tsunami"], "unknown profile 'tsunami'"),
+            (["--run-time", "soon"], "is not a duration"),
+            (["--users", "0"], "must be at least 1"),
+            (["--max-fail-ratio", "5"], "between 0 and 1"),
+            (["--max-p95", "-1"], "more than 0 ms"),
+        ],
+    )
+    def test_bad_options_are_clear_errors(self, args, message):
+        with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            call_command("replay", *args, stdout=StringIO())
+
+    def test_an_empty_database_is_refused_before_anything_starts(self, tmp_path):
+        with pytest.raises(CommandError, match="seed_posts"):
+            call_command("replay", "--out", str(tmp_path / "r"), stdout=StringIO())
+
+        assert not (tmp_path / "r").exists()
