@@ -1,0 +1,114 @@
+"""How many requests per second can one server give a list, next to a trivial endpoint?
+
+Serves a stage (default `paginated`, the best) with gunicorn on 127.0.0.1 from a copy
+of the current database and, on that same server, runs Locust with no think time
+against one URL at a time: the posts list (page 1) and /api/health/. The ratio says
+how much of the server's capacity the list still costs.
+
+    .venv/bin/python benchmarks/max_throughput.py [--stage paginated] [--users 20] [--seconds 15]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from loadtest import databases, report  # noqa: E402
+from loadtest.server import serve  # noqa: E402
+
+LOCUSTFILE = """
+import os
+from locust import FastHttpUser, constant, task
+from loadtest import samples
+
+class OneUrl(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def get(self):
+        self.client.get(os.environ["BENCH_URL"])
+
+samples.record_if_asked()
+"""
+
+
+def measure(url: str, path: str, users: int, seconds: int, workdir: Path) -> float:
+    folder = workdir / path.strip("/").replace("/", "_")
+    folder.mkdir()
+    locustfile = workdir / "one_url.py"
+    locustfile.write_text(LOCUSTFILE)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(locustfile),
+            "--headless",
+            "--host",
+            url,
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "-t",
+            f"{seconds}s",
+            "--only-summary",
+            "--exit-code-on-error",
+            "0",
+        ],
+        cwd=BASE_DIR,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={
+            **os.environ,
+            "BENCH_URL": path,
+            "LOAD_SAMPLES_DIR": str(folder),
+            "PYTHONPATH": str(BASE_DIR),
+        },
+    )
+    summary = report.summarize(report.load_samples(folder))
+    figures = summary["endpoints"][f"GET {path}"]
+    return figures["rps"], figures["p50_ms"], figures["p95_ms"], summary["failures"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="paginated", help="stage to serve (default paginated)")
+    parser.add_argument("--users", type=int, default=20, help="virtual users (default 20)")
+    parser.add_argument("--seconds", type=int, default=15, help="run time per URL (default 15)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        with databases.clone(settings.DATABASES["default"], workdir) as database_url:
+            with serve(args.stage, env={"DATABASE_URL": database_url}) as url:
+                rows = [
+                    (path, *measure(url, path, args.users, args.seconds, workdir))
+                    for path in ("/api/posts/", "/api/health/")
+                ]
+    print(
+        f"stage {args.stage}, {args.users} users, no think time, {args.seconds} s per URL, "
+        f"{os.cpu_count()} CPUs, one server"
+    )
+    print("| URL | RPS | p50 ms | p95 ms | failures |")
+    print("|---|--:|--:|--:|--:|")
+    for path, rps, p50, p95, failures in rows:
+        print(f"| {path} | {rps} | {p50} | {p95} | {failures} |")
+    print(f"list / health throughput: {rows[0][1] / rows[1][1]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
