@@ -143,9 +143,10 @@ class WriterContribution(SequentialTaskSet):
 class BlogUser(FastHttpUser):
     """A signed-in user of the blog.
 
-    FastHttpUser, not HttpUser: on this 2-core machine the load generator shares the
-    CPU with the server, and FastHttpUser costs Locust a fraction of the CPU per
-    request (measured in the docs), so the server stays the bottleneck.
+    FastHttpUser, not HttpUser: on a 2-core machine the load generator shares the CPU
+    with the server. For the same 20 s of load, Locust used 3.9 CPU-seconds with
+    FastHttpUser and 6.6 with HttpUser (benchmarks/client_cpu.py), so the server
+    stays the bottleneck.
     """
 
     # A reader visit is ~4.5 requests, a contribution 2: journeys weighted 2:1 give
@@ -159,8 +160,8 @@ class BlogUser(FastHttpUser):
 
     def on_start(self):
         """Log in once, as one of the seeded accounts; every later request sends the token."""
-        if not dataset["seeded_users"]:
-            log.error("The server has no seeded users: run `manage.py seed_posts` first")
+        if not dataset["seeded_users"] or not dataset["post_ids"]:
+            log.error("The server has no seeded users or no posts: run `manage.py seed_posts`")
             raise StopUser()
         username = f"user{next(_user_numbers) % dataset['seeded_users'] + 1}"
         password = self.environment.parsed_options.seed_password

@@ -1,12 +1,14 @@
 """Replay one load profile against one stage: clone the data, serve, run Locust, collect."""
 
 import csv
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +33,7 @@ def run_stage(
     server_workers: int,
     server_threads: int,
     password: str,
+    think_time_scale: float,
     progress: Callable[[str], None],
 ) -> dict:
     """Serve `stage` on a copy of the database, run the profile, return its figures."""
@@ -53,6 +56,7 @@ def run_stage(
                 expected_seconds=expected_seconds,
                 processes=processes,
                 password=password,
+                think_time_scale=think_time_scale,
                 progress=progress,
             )
     result = report.summarize(report.load_samples(stage_dir))
@@ -61,37 +65,37 @@ def run_stage(
 
 
 def _health(url: str) -> dict:
-    import json
-    import urllib.request
-
     with urllib.request.urlopen(f"{url}/api/health/", timeout=30) as response:
         data = json.loads(response.read())
     return {key: data[key] for key in ("posts", "comments", "seeded_users")}
 
 
 def _run_locust(
-    url, *, stage_dir, profile, users, run_time, expected_seconds, processes, password, progress
+    url,
+    *,
+    stage_dir,
+    profile,
+    users,
+    run_time,
+    expected_seconds,
+    processes,
+    password,
+    think_time_scale,
+    progress,
 ):
-    command = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(BASE_DIR / "locustfile.py"),
-        "--headless",
-        "--host",
-        url,
-        "--csv",
-        str(stage_dir / "locust"),
-        "--html",
-        str(stage_dir / "locust.html"),
-        "--seed-password",
-        password,
+    options = {
+        "--locustfile": str(BASE_DIR / "locustfile.py"),
+        "--host": url,
+        "--csv": str(stage_dir / "locust"),
+        "--html": str(stage_dir / "locust.html"),
+        "--seed-password": password,
+        "--think-time-scale": str(think_time_scale),
         # Failed requests are counted in the report; a non-zero exit means Locust broke.
-        "--exit-code-on-error",
-        "0",
-        "--only-summary",
-    ]
+        "--exit-code-on-error": "0",
+    }
+    command = [sys.executable, "-m", "locust", "--headless", "--only-summary"]
+    for option, value in options.items():
+        command += [option, value]
     if processes:
         command += ["--processes", str(processes)]
     env = {

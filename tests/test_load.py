@@ -219,6 +219,7 @@ class TestReplayInput:
             (["--users", "0"], "must be at least 1"),
             (["--max-fail-ratio", "5"], "between 0 and 1"),
             (["--max-p95", "-1"], "more than 0 ms"),
+            (["--think-time-scale", "-1"], "must be 0 or more"),
         ],
     )
     def test_bad_options_are_clear_errors(self, args, message):

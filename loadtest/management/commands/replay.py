@@ -57,6 +57,16 @@ def ratio(value: str) -> float:
     return number
 
 
+def non_negative_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
+
+
 def milliseconds(value: str) -> float:
     try:
         number = float(value)
@@ -98,6 +108,13 @@ class Command(BaseCommand):
             "--run-time",
             type=duration,
             help="Run time per stage, e.g. 30s or 2m, overriding the profile's.",
+        )
+        parser.add_argument(
+            "--think-time-scale",
+            type=non_negative_float,
+            default=1.0,
+            help="Multiply the users' think times (1-3 s) by this: 0 for none, as in a "
+            "throughput test (default: %(default)s).",
         )
         parser.add_argument(
             "--out",
@@ -171,6 +188,7 @@ class Command(BaseCommand):
                     server_workers=options["server_workers"],
                     server_threads=options["server_threads"],
                     password=options["password"],
+                    think_time_scale=options["think_time_scale"],
                     progress=lambda line, prefix=prefix: self.stdout.write(f"{prefix}: {line}"),
                 )
                 self.stdout.write(
@@ -263,6 +281,8 @@ class Command(BaseCommand):
             f"--stages {','.join(options['stages'])}",
             f"--profile {options['profile']}",
         ]
+        if options["think_time_scale"] != 1:
+            parts.append(f"--think-time-scale {options['think_time_scale']:g}")
         for name in ("users", "run_time", "processes", "max_fail_ratio", "max_p95"):
             if options[name]:
                 parts.append(f"--{name.replace('_', '-')} {options[name]:g}")
