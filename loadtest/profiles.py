@@ -73,22 +73,22 @@ PROFILES = {
         # the login burst (the first seconds) is a small part of the run.
         Profile(
             "replay",
-            "the replay default: 20 users, all in within 2 s, for 40 s",
+            "every user arrives within 2 s and stays to the end",
             (Step(40, 20, 10),),
         ),
-        Profile("smoke", "a few users for 15 s: does everything answer?", (Step(15, 3, 3),)),
-        Profile("basic", "10 users for 2 minutes: the everyday baseline", (Step(120, 10, 2),)),
+        Profile("smoke", "a few users: does everything answer?", (Step(15, 3, 3),)),
+        Profile("basic", "a steady, everyday load", (Step(120, 10, 2),)),
         Profile(
             "spike",
-            "10 users, a jump to 100 within 2 s, held 30 s, then back: does it recover?",
+            "a steady load, a sudden tenfold jump, held, then back: does it recover?",
             (Step(15, 10, 10), Step(45, 100, 50), Step(60, 10, 50)),
         ),
         Profile(
-            "endurance", "20 users for 10 minutes: leaks and slow drifts show", (Step(600, 20, 5),)
+            "endurance", "a steady load held long: leaks and slow drifts show", (Step(600, 20, 5),)
         ),
         Profile(
             "stress",
-            "a ramp from 10 toward 500 users over 5 minutes, until 5 % of requests fail",
+            "a ramp toward fifty times the starting users, until 5 % of requests fail",
             _ramp(0, 300, 10, 500, spawn_rate=10),
             stop_at_fail_ratio=0.05,
         ),

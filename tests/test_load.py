@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from loadtest import profiles
 from loadtest.report import LOGIN
 from loadtest.server import serve
 from tests.conftest import BASE_DIR, manage
@@ -156,6 +157,7 @@ class TestReplay:
         assert list(report["stages"]) == ["select_related", "paginated"]
         assert report["dataset"] == {"posts": 30, "comments": 30, "users": 3}
         assert report["profile"]["users"] == 4 and report["profile"]["run_time_s"] == 5
+        assert report["profile"]["description"] == profiles.PROFILES["replay"].description
         assert report["environment"]["server_workers"] == 2
         for figures in report["stages"].values():
             endpoints = figures["endpoints"]

@@ -267,7 +267,7 @@ class Command(BaseCommand):
                     "name": options["profile"],
                     "users": profile.peak_users,
                     "run_time_s": profile.run_time,
-                    "description": (profile.__doc__ or "").strip().splitlines()[0],
+                    "description": profile.description,
                     "steps": [[s.until, s.users, s.spawn_rate] for s in profile.steps],
                 },
                 "dataset": dataset,
