@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 STAGE ?= naive
 export STAGE
 
-.PHONY: help demo test serve seed lint
+.PHONY: help demo test serve seed docs lint
 
 help:  ## List the commands.
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ serve: $(INSTALLED)  ## Migrate, seed if empty, serve $STAGE with gunicorn on 12
 seed: $(INSTALLED)  ## Re-seed the default data from scratch (5,000 posts, 5,000 comments, 20 users).
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_posts --reset
+
+docs: $(INSTALLED)  ## Refresh the code, diffs and figures the walkthrough includes.
+	$(PY) docs/sync.py
 
 lint: $(INSTALLED)  ## Check style with ruff.
 	$(PY) -m ruff check .

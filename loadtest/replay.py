@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -47,6 +48,7 @@ def run_stage(
             log_path=stage_dir / "server.log",
         ) as url:
             started_from = _health(url)
+            single_requests = _probe(url)
             _run_locust(
                 url,
                 stage_dir=stage_dir,
@@ -61,6 +63,7 @@ def run_stage(
             )
     result = report.summarize(report.load_samples(stage_dir))
     result["started_from"] = started_from
+    result["single_requests"] = single_requests
     return result
 
 
@@ -68,6 +71,29 @@ def _health(url: str) -> dict:
     with urllib.request.urlopen(f"{url}/api/health/", timeout=30) as response:
         data = json.loads(response.read())
     return {key: data[key] for key in ("posts", "comments", "seeded_users")}
+
+
+# One anonymous request each, on the idle server before the load: what a reader sees
+# with `curl -i`, for the walkthrough's "measure first" step.
+PROBED = ("/api/posts/", "/api/comments/")
+
+
+def _probe(url: str) -> dict:
+    """Time one request per PROBED path; keep its Server-Timing and size."""
+    figures = {}
+    for path in PROBED:
+        start = time.perf_counter()
+        with urllib.request.urlopen(f"{url}{path}", timeout=120) as response:
+            size = len(response.read())
+            timing = response.headers.get("Server-Timing", "")
+        match = re.match(r'db;dur=([\d.]+);desc="(\d+) queries"', timing)
+        figures[f"GET {path}"] = {
+            "ms": round((time.perf_counter() - start) * 1000, 1),
+            "db_ms": float(match.group(1)) if match else None,
+            "queries": int(match.group(2)) if match else None,
+            "bytes": size,
+        }
+    return figures
 
 
 def _run_locust(

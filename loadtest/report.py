@@ -208,6 +208,21 @@ def stage_table(stages: dict) -> str:
     return "\n".join(lines)
 
 
+def single_request_table(stages: dict) -> str:
+    """One anonymous list request per stage on the idle server: time, SQL, size."""
+    lines = [
+        "| stage | endpoint | response ms | SQL ms | queries | size |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    for stage, result in stages.items():
+        for name, probe in (result.get("single_requests") or {}).items():
+            lines.append(
+                f"| {stage} | {name} | {_cell(probe['ms'])} | {_cell(probe['db_ms'])} "
+                f"| {_cell(probe['queries'])} | {probe['bytes'] / 1024:,.1f} KB |"
+            )
+    return "\n".join(lines)
+
+
 def write(out: Path, report: dict) -> None:
     """report.json, report.md and chart.png in `out`."""
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -226,6 +241,13 @@ Machine: {env["cpu_count"]} CPUs, Python {env["python"]}, Django {env["django"]}
 Locust {env["locust"]} ({env["locust_processes"]}) with {env["client"]}.
 
 ![latency and throughput per stage](chart.png)
+
+## One request, before the load
+
+What `curl -i` shows: one anonymous request on the idle server, its SQL time and query
+count from `Server-Timing`, and the size of the response.
+
+{single_request_table(report["stages"])}
 
 ## Per endpoint
 

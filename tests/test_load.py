@@ -167,6 +167,7 @@ class TestReplay:
             assert lists["requests"] > 0
             assert 0 < lists["p50_ms"] <= lists["p95_ms"] <= lists["p99_ms"]
             assert lists["rps"] > 0
+            assert figures["single_requests"]["GET /api/comments/"]["bytes"] > 0
             # Each stage started from the seeded data, not the previous stage's writes.
             assert figures["started_from"] == {"posts": 30, "comments": 30, "seeded_users": 3}
         # Query counts come from Server-Timing: the list query(s) plus the token lookup.
@@ -181,6 +182,8 @@ class TestReplay:
             == 3
         )
         assert report["stages"]["paginated"]["endpoints"]["GET /api/posts/"]["vs_previous"]
+        # One anonymous request on the idle server, as `curl -i` would show it.
+        assert report["stages"]["paginated"]["single_requests"]["GET /api/posts/"]["queries"] == 2
         assert (out / "chart.png").read_bytes().startswith(b"\x89PNG")
         assert "| GET /api/posts/ | paginated |" in (out / "report.md").read_text()
         for stage in ("select_related", "paginated"):
