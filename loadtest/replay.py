@@ -61,9 +61,12 @@ def run_stage(
                 think_time_scale=think_time_scale,
                 progress=progress,
             )
-    result = report.summarize(report.load_samples(stage_dir))
+            ended_with = _health(url)
+    samples = report.load_samples(stage_dir)
+    result = report.summarize(samples)
     result["started_from"] = started_from
     result["single_requests"] = single_requests
+    result["writes"] = report.audit_writes(samples, before=started_from, after=ended_with)
     return result
 
 

@@ -116,6 +116,25 @@ def summarize(samples: list[list]) -> dict:
     }
 
 
+# What each kind of row is created by: the endpoint whose 201 means one more row.
+CREATED_BY = {"posts": "POST /api/posts/", "comments": "POST /api/posts/[id]/comments/"}
+
+
+def audit_writes(samples: list[list], *, before: dict, after: dict) -> dict:
+    """Nothing lost: rows the database gained against the 201s the load counted, and
+    every 5xx. `before`/`after` are /api/health/ counts around the run."""
+    audit = {}
+    for table, endpoint in CREATED_BY.items():
+        created = after[table] - before[table]
+        confirmed = sum(1 for s in samples if s[2] == endpoint and s[3] == 201)
+        audit[table] = {"created": created, "201s": confirmed}
+    audit["5xx"] = sum(1 for s in samples if s[3] >= 500)
+    audit["ok"] = audit["5xx"] == 0 and all(
+        audit[table]["created"] == audit[table]["201s"] for table in CREATED_BY
+    )
+    return audit
+
+
 def add_ratios(stages: dict) -> None:
     """Give each endpoint its ratios to the previous stage: p95 (how many times lower)
     and RPS (how many times higher)."""
@@ -141,9 +160,16 @@ def _ratio(numerator, denominator):
 
 
 def breaches(stages: dict, *, max_fail_ratio=None, max_p95=None) -> list[str]:
-    """What broke a threshold, one line each."""
+    """What broke a threshold, or lost a write, one line each."""
     found = []
     for stage, result in stages.items():
+        writes = result.get("writes")
+        if writes and not writes["ok"]:
+            found.append(
+                f"{stage}: writes audit failed: posts {writes['posts']['created']} created, "
+                f"{writes['posts']['201s']} 201s; comments {writes['comments']['created']} "
+                f"created, {writes['comments']['201s']} 201s; {writes['5xx']} 5xx responses"
+            )
         if max_fail_ratio is not None and result["fail_ratio"] > max_fail_ratio:
             found.append(
                 f"{stage}: {result['fail_ratio']:.2%} of requests failed "
@@ -196,14 +222,20 @@ def comparison_table(stages: dict) -> str:
 
 def stage_table(stages: dict) -> str:
     lines = [
-        "| stage | requests | failures | run s | steady s | set apart during logins |",
-        "|---|--:|--:|--:|--:|--:|",
+        "| stage | requests | failures | run s | steady s | set apart during logins "
+        "| posts created / 201s | comments created / 201s | 5xx | nothing lost |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for stage, result in stages.items():
+        writes = result.get("writes") or {}
+        posts, comments = writes.get("posts", {}), writes.get("comments", {})
         lines.append(
             f"| {stage} | {result['requests']:,} | {result['failures']:,} "
             f"| {result['duration_s']} | {result['steady_s']} "
-            f"| {result['set_apart_during_logins']:,} |"
+            f"| {result['set_apart_during_logins']:,} "
+            f"| {posts.get('created', '–')} / {posts.get('201s', '–')} "
+            f"| {comments.get('created', '–')} / {comments.get('201s', '–')} "
+            f"| {writes.get('5xx', '–')} | {'yes' if writes.get('ok') else 'NO'} |"
         )
     return "\n".join(lines)
 

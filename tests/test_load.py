@@ -168,6 +168,9 @@ class TestReplay:
             assert 0 < lists["p50_ms"] <= lists["p95_ms"] <= lists["p99_ms"]
             assert lists["rps"] > 0
             assert figures["single_requests"]["GET /api/comments/"]["bytes"] > 0
+            # Nothing lost: every 201 is a row, every row a 201, and no 5xx.
+            assert figures["writes"]["ok"] is True
+            assert figures["writes"]["posts"]["201s"] > 0
             # Each stage started from the seeded data, not the previous stage's writes.
             assert figures["started_from"] == {"posts": 30, "comments": 30, "seeded_users": 3}
         # Query counts come from Server-Timing: the list query(s) plus the token lookup.

@@ -155,3 +155,38 @@ def test_write_makes_the_json_the_markdown_and_the_chart(tmp_path):
     assert "| GET /api/posts/ | paginated | 2 | 0 |" in markdown
     assert "100.0× lower" in markdown
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+class TestWritesAudit:
+    def test_rows_created_match_the_201s(self):
+        samples = [
+            sample(0, 5, "POST /api/posts/", status=201),
+            sample(1, 5, "POST /api/posts/", status=201),
+            sample(2, 5, "POST /api/posts/[id]/comments/", status=201),
+            sample(3, 5, "POST /api/posts/", status=400, failed=True),
+        ]
+
+        audit = report.audit_writes(
+            samples, before={"posts": 10, "comments": 5}, after={"posts": 12, "comments": 6}
+        )
+
+        assert audit == {
+            "posts": {"created": 2, "201s": 2},
+            "comments": {"created": 1, "201s": 1},
+            "5xx": 0,
+            "ok": True,
+        }
+
+    def test_a_lost_write_or_a_5xx_fails_the_audit_and_is_a_breach(self):
+        samples = [sample(0, 5, "POST /api/posts/", status=201), sample(1, 5, status=503)]
+
+        audit = report.audit_writes(
+            samples, before={"posts": 10, "comments": 5}, after={"posts": 10, "comments": 5}
+        )
+        found = report.breaches({"naive": {"endpoints": {}, "fail_ratio": 0.0, "writes": audit}})
+
+        assert audit["ok"] is False and audit["5xx"] == 1
+        assert found == [
+            "naive: writes audit failed: posts 0 created, 1 201s; comments 0 created, "
+            "0 201s; 1 5xx responses"
+        ]
