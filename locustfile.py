@@ -38,6 +38,13 @@ def add_options(parser):
         help="Password of the seeded users user1 ... userN (the seeder's default).",
     )
     parser.add_argument(
+        "--writer-weight",
+        type=int,
+        default=1,
+        help="Weight of the writer's journey against the reader's 2: 1 gives about 20 %% "
+        "writes by request; 8 a write-heavy load, for auditing that no write is lost.",
+    )
+    parser.add_argument(
         "--think-time-scale",
         type=float,
         default=1.0,
@@ -63,15 +70,24 @@ def read_dataset(environment, **kwargs):
     )
 
 
+@events.test_start.add_listener
+def weigh_journeys(environment, **kwargs):
+    """Apply --writer-weight before the users start (every load process does this)."""
+    weight = environment.parsed_options.writer_weight
+    BlogUser.tasks = [ReaderVisit] * 2 + [WriterContribution] * max(weight, 0)
+
+
 @events.test_stop.add_listener
 def say_done(environment, **kwargs):
     log.warning("Load test against %s stopped", environment.host)
 
 
-def has_next_page(response):
-    """True if a list response is a page ({count, next, previous, results}) with a next."""
+def next_page(response):
+    """The `next` link of a list response that is a page ({next, previous, results},
+    with or without a count), or None: the URL a client follows, whether it holds a
+    page number or a cursor."""
     data = response.json()
-    return isinstance(data, dict) and bool(data.get("next"))
+    return data.get("next") if isinstance(data, dict) else None
 
 
 class ReaderVisit(SequentialTaskSet):
@@ -82,9 +98,10 @@ class ReaderVisit(SequentialTaskSet):
     def list_posts(self):
         response = self.client.get("/api/posts/", name="/api/posts/", headers=self.user.auth)
         # One reader in three reads on to page 2, where there is one: an unpaginated
-        # stage sends every post at once (a list, with no `next`).
-        if random.random() < 1 / 3 and response.ok and has_next_page(response):
-            self.client.get("/api/posts/?page=2", name="/api/posts/", headers=self.user.auth)
+        # stage sends every post at once (a list, with no `next`). The reader follows
+        # the link the API gave, as a client must when a cursor stands for the page.
+        if random.random() < 1 / 3 and response.ok and (url := next_page(response)):
+            self.client.get(url, name="/api/posts/", headers=self.user.auth)
 
     @task
     def open_post(self):

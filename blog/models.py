@@ -21,6 +21,11 @@ class Post(models.Model):
         # Newest first, by primary key: pagination needs a stable order, and the
         # primary key's index serves it without a sort.
         ordering = ["-id"]
+        indexes = [
+            # The `cursor` stage's order, newest first with the id breaking ties: the
+            # database reads a page from the cursor on, in order, without a sort.
+            models.Index(fields=["-created_at", "-id"], name="post_newest_first_idx"),
+        ]
 
     def __str__(self):
         return self.title
@@ -38,6 +43,14 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            # The `cursor` stage's orders: all comments newest first, and one post's
+            # comments newest first (the post first, so its rows sit together).
+            models.Index(fields=["-created_at", "-id"], name="comment_newest_first_idx"),
+            models.Index(
+                fields=["post", "-created_at", "-id"], name="comment_post_newest_first_idx"
+            ),
+        ]
 
     def __str__(self):
         return self.body[:50]

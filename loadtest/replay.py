@@ -35,6 +35,7 @@ def run_stage(
     server_threads: int,
     password: str,
     think_time_scale: float,
+    writer_weight: int,
     progress: Callable[[str], None],
 ) -> dict:
     """Serve `stage` on a copy of the database, run the profile, return its figures."""
@@ -59,6 +60,7 @@ def run_stage(
                 processes=processes,
                 password=password,
                 think_time_scale=think_time_scale,
+                writer_weight=writer_weight,
                 progress=progress,
             )
             ended_with = _health(url)
@@ -110,6 +112,7 @@ def _run_locust(
     processes,
     password,
     think_time_scale,
+    writer_weight,
     progress,
 ):
     options = {
@@ -119,6 +122,7 @@ def _run_locust(
         "--html": str(stage_dir / "locust.html"),
         "--seed-password": password,
         "--think-time-scale": str(think_time_scale),
+        "--writer-weight": str(writer_weight),
         # Failed requests are counted in the report; a non-zero exit means Locust broke.
         "--exit-code-on-error": "0",
     }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import import_module
 
 # In journey order: each stage builds on the one before it.
-STAGES = ("naive", "select_related", "paginated")
+STAGES = ("naive", "select_related", "paginated", "cursor")
 DEFAULT_STAGE = "naive"
 
 
@@ -59,11 +59,13 @@ EXPECTED_QUERIES = {
         "naive": Queries(1, per_row=1),  # the posts, then each post's author
         "select_related": Queries(1),  # posts JOIN users
         "paginated": Queries(2),  # COUNT(*), then one page of posts JOIN users
+        "cursor": Queries(1),  # the page after the cursor, JOIN users: no COUNT(*)
     },
     "GET /api/posts/{id}/": {
         "naive": Queries(2),  # the post, then its author
         "select_related": Queries(1),
         "paginated": Queries(1),
+        "cursor": Queries(1),
     },
     "GET /api/posts/{id}/comments/": {
         # One more than /api/comments/: the post is looked up first, so that a
@@ -71,16 +73,19 @@ EXPECTED_QUERIES = {
         "naive": Queries(2, per_row=2),  # each comment's author and post
         "select_related": Queries(2),
         "paginated": Queries(3),
+        "cursor": Queries(2),
     },
     "GET /api/comments/": {
         "naive": Queries(1, per_row=2),  # the comments, then each one's author and post
         "select_related": Queries(1),  # comments JOIN users JOIN posts
         "paginated": Queries(2),
+        "cursor": Queries(1),
     },
     "GET /api/comments/{id}/": {
         "naive": Queries(3),
         "select_related": Queries(1),
         "paginated": Queries(1),
+        "cursor": Queries(1),
     },
     "GET /api/health/": {stage: Queries(4) for stage in STAGES},  # four COUNT(*)s
     "POST /api/posts/": {stage: Queries(2) for stage in STAGES},  # token, INSERT

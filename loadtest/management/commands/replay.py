@@ -117,6 +117,13 @@ class Command(BaseCommand):
             "throughput test (default: %(default)s).",
         )
         parser.add_argument(
+            "--writer-weight",
+            type=non_negative_int,
+            default=1,
+            help="Weight of the writer's journey against the reader's 2: 1 gives about "
+            "20 %% writes; 8 a write-heavy load for the writes audit (default: %(default)s).",
+        )
+        parser.add_argument(
             "--out",
             type=Path,
             help="Report folder (default: reports/<date-time>/). Must be new or empty.",
@@ -189,6 +196,7 @@ class Command(BaseCommand):
                     server_threads=options["server_threads"],
                     password=options["password"],
                     think_time_scale=options["think_time_scale"],
+                    writer_weight=options["writer_weight"],
                     progress=lambda line, prefix=prefix: self.stdout.write(f"{prefix}: {line}"),
                 )
                 self.stdout.write(
@@ -283,6 +291,8 @@ class Command(BaseCommand):
         ]
         if options["think_time_scale"] != 1:
             parts.append(f"--think-time-scale {options['think_time_scale']:g}")
+        if options["writer_weight"] != 1:
+            parts.append(f"--writer-weight {options['writer_weight']}")
         for name in ("users", "run_time", "processes", "max_fail_ratio", "max_p95"):
             if options[name]:
                 parts.append(f"--{name.replace('_', '-')} {options[name]:g}")
