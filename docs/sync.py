@@ -3,12 +3,14 @@
 Chapters mark generated blocks with HTML comments, which GitHub does not render:
 
     <!-- include stages/paginated.py -->            the whole file
-    <!-- include stages/paginated.py#Pagination --> one top-level class or function
+    <!-- include stages/paginated.py#Pagination --> one top-level class, function or name
+    <!-- include project/urls.py#if settings.DEBUG -->  a top-level `if` block
     <!-- diff stages/naive.py stages/select_related.py -->   a unified diff
     <!-- queries -->                                 the expected query table (stages/)
     <!-- figures reports/reference/sqlite GET /api/posts/ -->  one endpoint, every stage
     <!-- run reports/reference/sqlite -->            the command and machine of a report
     <!-- single reports/reference/sqlite -->         one list request per stage, idle server
+    <!-- depth reports/reference/pagination-sqlite --> page 1 and a deep page as data grows
 
 Each marker is followed by its generated block and closed by `<!-- end -->`.
 
@@ -26,7 +28,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 DOCS = BASE_DIR / "docs"
 BLOCK = re.compile(
-    r"(<!-- (include|diff|queries|figures|run|single)\b(.*?)-->\n)(.*?)(<!-- end -->)", re.S
+    r"(<!-- (include|diff|queries|figures|run|single|depth)\b(.*?)-->\n)(.*?)(<!-- end -->)", re.S
 )
 LANGUAGES = {".py": "python", ".conf": "ini", ".toml": "toml", ".json": "json", "": "text"}
 
@@ -109,6 +111,18 @@ def single(argument: str) -> str:
     return single_request_table(_report(argument.strip())["stages"]) + "\n"
 
 
+def depth(argument: str) -> str:
+    sys.path.insert(0, str(BASE_DIR))
+    from loadtest.depth import PAGE_KINDS, goal_line, table
+
+    report = _report(argument.strip())
+    parts = [f"{kind.capitalize()}:\n\n{table(report, kind)}\n" for kind in PAGE_KINDS]
+    parts.append(
+        f"Measured with `{report['command']}`; {goal_line(report['goal'], report['sizes'])}.\n"
+    )
+    return "\n".join(parts)
+
+
 def render(text: str) -> str:
     """The chapter `text` with every generated block made anew."""
 
@@ -127,6 +141,7 @@ GENERATORS = {
     "figures": figures,
     "run": run,
     "single": single,
+    "depth": depth,
 }
 
 
@@ -138,13 +153,15 @@ def _read(path: str) -> str:
 
 
 def _symbol(source: str, name: str, path: str) -> str:
-    """A top-level class, function or assignment, with the comment lines just above it."""
+    """A top-level class, function, assignment or `if` block, with the comment lines
+    just above it."""
     lines = source.splitlines()
     for node in ast.parse(source).body:
         targets = [getattr(t, "id", None) for t in getattr(node, "targets", [])]
         if isinstance(node, ast.AnnAssign):
             targets.append(getattr(node.target, "id", None))
-        if getattr(node, "name", None) == name or name in targets:
+        is_if = isinstance(node, ast.If) and f"if {ast.unparse(node.test)}" == name
+        if getattr(node, "name", None) == name or name in targets or is_if:
             start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
             while start > 1 and lines[start - 2].lstrip().startswith("#"):
                 start -= 1
