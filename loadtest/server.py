@@ -53,7 +53,8 @@ def serve(
     process = subprocess.Popen(
         cmd,
         cwd=BASE_DIR,
-        env={**os.environ, **(env or {}), "STAGE": stage},
+        # Never profile a measured server: silk's own work would be in every figure.
+        env={**os.environ, **(env or {}), "STAGE": stage, "DJANGO_SILK": "0"},
         stdout=log,
         stderr=subprocess.STDOUT,
         # Its own process group, so that stopping it reaches every worker.

@@ -8,6 +8,11 @@ just works on a laptop:
 - DJANGO_DEBUG=1 turns DEBUG on; it is off by default, as in production, because DEBUG
   keeps every query in memory and changes what a load test measures.
 - DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS (comma-separated).
+- DJANGO_HTTPS=1 for production behind a TLS-terminating proxy: https only, secure
+  cookies, HSTS. Off by default, because the tutorial serves plain http on 127.0.0.1.
+
+`manage.py check --deploy --fail-level WARNING` passes with DJANGO_DEBUG unset, a
+DJANGO_SECRET_KEY of 50+ random characters, DJANGO_ALLOWED_HOSTS and DJANGO_HTTPS=1.
 """
 
 import os
@@ -35,6 +40,30 @@ ALLOWED_HOSTS = [
     if host.strip()
 ]
 
+# Production behind a proxy that terminates TLS: DJANGO_HTTPS=1. Off by default: on
+# plain http at 127.0.0.1 each of these would break the tutorial (a redirect to an https
+# that nothing serves, cookies a browser never sends back).
+HTTPS = os.environ.get("DJANGO_HTTPS", "") == "1"
+if HTTPS:
+    # The proxy speaks https to clients and http to gunicorn, and says which scheme the
+    # client used in X-Forwarded-Proto. Trust it only behind a proxy that sets it and
+    # drops any a client sent; otherwise a client could claim https.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # A client that comes in over http is redirected to https ...
+    SECURE_SSL_REDIRECT = True
+    # ... but not the readiness check, which a load balancer probes over plain http
+    # from the inside, and would count a redirect as down.
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+    # The session and CSRF cookies (the browsable API's, the admin's) never go over http.
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # Browsers remember for a year to use only https, on subdomains too; preload lets them
+    # ship that list, so that even a first visit is https. Hard to undo: set it only on a
+    # domain that serves everything over https.
+    SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -44,6 +73,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    # The OpenAPI schema at /api/schema/, and Swagger UI's files served from here rather
+    # than from a CDN, so /api/docs/ works offline.
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "blog",
     "seed",
     "loadtest",
@@ -105,6 +138,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 
+# Django's database sessions (for the browsable API and the admin), except that a session
+# cookie PostgreSQL cannot look up is no session rather than a 500. The classes named
+# "hardening" here are in project/hardening.py, each with the input that needed it.
+SESSION_ENGINE = "project.hardening"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -127,19 +165,62 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: the first class decides the 401's WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's, except that a key PostgreSQL cannot look up is an invalid token.
+        "project.hardening.TokenAuthentication",
         # Sessions keep the browsable API usable for humans.
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticatedOrReadOnly",
     ],
+    "DEFAULT_PARSER_CLASSES": [
+        # DRF's three, except that JSON nested too deep to parse is a 400, not a 500.
+        "project.hardening.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # drf-spectacular's OpenAPI 3 schema, with each operation's error responses added.
+    "DEFAULT_SCHEMA_CLASS": "project.views.ApiSchema",
     # Pagination is not set here: it is what the `paginated` stage adds.
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Blog API (a Django load tutorial)",
+    "DESCRIPTION": (
+        "Posts and their comments, served at one optimisation stage (see `X-Stage`): "
+        "lists are plain arrays before the `paginated` stage and pages after it. "
+        "Reads are open; writes need `Authorization: Token <key>`, from "
+        "POST /api/auth/token/. `Server-Timing` reports each response's SQL cost."
+    ),
+    "VERSION": "0.1.0",
+    # The schema describes the API, not itself.
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components (PostRequest, Post): read-only fields such
+    # as id, url and user are then absent from what a client is told it may send.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The router's `.json` suffix URLs (/api/posts/1.json) are the same operations again.
+    "PREPROCESSING_HOOKS": ["drf_spectacular.hooks.preprocess_exclude_path_format"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
+
+# django-silk profiles requests (docs/07-profiling-with-silk.md), only with DJANGO_SILK=1:
+# it writes every request and query it sees to the database, so its own cost would be
+# in every figure. `manage.py replay` refuses to run with it on, and the servers that
+# replay and the tests start have it off.
+SILK_ENABLED = os.environ.get("DJANGO_SILK", "") == "1"
+if SILK_ENABLED:
+    INSTALLED_APPS.append("silk")
+    # Outermost, so that silk's own queries stay out of the Server-Timing count.
+    MIDDLEWARE.insert(0, "silk.middleware.SilkyMiddleware")
+    # A cProfile of each request, shown on its page under /silk/.
+    SILKY_PYTHON_PROFILER = True
+    # Where .prof files go when SILKY_PYTHON_PROFILER_BINARY is set.
+    SILKY_PYTHON_PROFILER_RESULT_PATH = BASE_DIR / "profiles"
 
 # With DEBUG off Django prints nothing for a 500; send request errors, with their
 # traceback, to the console (gunicorn's stderr). 4xx warnings stay quiet: under load

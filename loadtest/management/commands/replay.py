@@ -165,6 +165,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if settings.SILK_ENABLED:
+            raise CommandError(
+                "DJANGO_SILK=1 is set: silk records every request and query, and its own "
+                "overhead would be measured instead of the stages'. Unset it to replay."
+            )
         stages = options["stages"]
         profile = profiles.build(
             options["profile"], users=options["users"], run_time=options["run_time"]
