@@ -7,8 +7,13 @@ when users arrive) the server is busy hashing and every other request waits. Tho
 requests would put the login burst into the tail of every endpoint. So:
 
 - logins get their own row (LOGIN), with every login in it;
-- every other row counts only requests that ran while no login was in flight, and its
-  RPS is over that same time; how many requests were set apart is reported.
+- every other row leaves out the requests that finished while a login was in flight
+  (their response time includes the wait behind the hashing), and its RPS is over the
+  time no login was running; how many requests were set apart is reported.
+
+A request that started during the burst and finished after it counts: at a slow stage
+such requests take many seconds, nearly all of it queueing behind each other, and
+leaving them out would leave the stage with no figures at all.
 """
 
 import json
@@ -93,9 +98,8 @@ def summarize(samples: list[list]) -> dict:
     by_endpoint: dict[str, list] = {}
     set_apart = 0
     for sample in samples:
-        if sample[2] != LOGIN and _overlaps(
-            merged, starts, sample[0], sample[0] + sample[1] / 1000
-        ):
+        finished = sample[0] + sample[1] / 1000
+        if sample[2] != LOGIN and _overlaps(merged, starts, finished, finished):
             set_apart += 1
             continue
         by_endpoint.setdefault(sample[2], []).append(sample)
@@ -284,7 +288,7 @@ count from `Server-Timing`, and the size of the response.
 ## Per endpoint
 
 Latencies are exact percentiles of each request's response time. Except for the login
-row, requests that ran while a login was in flight are set apart (logins cost ~200 ms
+row, requests that finished while a login was in flight are set apart (logins cost ~200 ms
 of CPU each and would swamp the tail), and RPS is over the time no login was running.
 "p95 vs previous" is how many times lower the p95 is than at the stage before.
 

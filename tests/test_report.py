@@ -29,10 +29,10 @@ class TestPercentile:
 
 
 class TestSummarize:
-    def test_requests_during_a_login_are_set_apart_and_logins_get_their_own_row(self):
+    def test_requests_finished_during_a_login_are_set_apart_and_logins_get_their_own_row(self):
         samples = [
             sample(0.0, 1000, LOGIN, queries=3),  # a login from 0 s to 1 s
-            sample(0.5, 900),  # overlaps the login: set apart
+            sample(0.5, 400),  # finished during the login: set apart
             sample(2.0, 10),
             sample(3.0, 30),
             sample(10.0, 20),  # the run ends at 10.02 s
@@ -47,6 +47,15 @@ class TestSummarize:
         assert summary["endpoints"][LOGIN]["requests"] == 1
         assert summary["steady_s"] == pytest.approx(9.0, abs=0.05)
         assert lists["rps"] == pytest.approx(3 / 9.02, abs=0.01)
+
+    def test_a_request_that_outlasts_the_login_burst_counts(self):
+        """A slow request that began during the burst is slow on its own account."""
+        samples = [sample(0.0, 1000, LOGIN), sample(0.5, 9000), sample(5.0, 5)]
+
+        summary = report.summarize(samples)
+
+        assert summary["endpoints"]["GET /api/posts/"]["requests"] == 2
+        assert summary["set_apart_during_logins"] == 0
 
     def test_a_request_that_starts_after_a_login_ends_counts(self):
         samples = [sample(0.0, 1000, LOGIN), sample(1.0, 5), sample(5.0, 5)]
