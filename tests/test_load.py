@@ -2,14 +2,18 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from io import StringIO
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
 from loadtest import profiles
+from loadtest.databases import maintenance_connection
 from loadtest.report import LOGIN
 from loadtest.server import serve
 from tests.conftest import BASE_DIR, manage
@@ -243,3 +247,57 @@ class TestReplayInput:
             call_command("replay", "--out", str(tmp_path / "r"), stdout=StringIO())
 
         assert not (tmp_path / "r").exists()
+
+
+def replay_copies_left() -> list[str]:
+    """PostgreSQL databases replay made and did not drop (none on SQLite runs)."""
+    settings_dict = django_settings.DATABASES["default"]
+    if not settings_dict["ENGINE"].endswith("postgresql"):
+        return []
+    with maintenance_connection(settings_dict) as admin:
+        rows = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE '%_replay_%'")
+        return [name for (name,) in rows]
+
+
+class TestInterruptedReplay:
+    def test_ctrl_c_stops_the_server_and_locust_and_drops_the_copy(
+        self, live_database_url, tmp_path
+    ):
+        out = tmp_path / "report"
+        replay = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "replay",
+                "--stages",
+                "paginated",
+                "--users",
+                "2",
+                "--run-time",
+                "60s",
+                "--out",
+                str(out),
+            ],
+            cwd=BASE_DIR,
+            env={**os.environ, "DATABASE_URL": live_database_url},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # Wait until Locust is running against the server, then press Ctrl-C.
+        deadline = time.monotonic() + 60
+        while not list(out.glob("paginated/locust_stats_history.csv")):
+            assert time.monotonic() < deadline and replay.poll() is None
+            time.sleep(0.2)
+        time.sleep(2)
+
+        replay.send_signal(signal.SIGINT)
+        _, stderr = replay.communicate(timeout=60)
+
+        assert replay.returncode == 130
+        assert "Interrupted: servers and load stopped" in stderr
+        assert "Traceback" not in stderr
+        left = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True)
+        assert left.stdout == ""  # no gunicorn, no Locust
+        assert not list(out.glob("paginated/stage.sqlite3*"))  # the SQLite copy is gone
+        assert replay_copies_left() == []  # and so is a PostgreSQL one
