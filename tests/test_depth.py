@@ -105,8 +105,10 @@ class TestAnEndToEndRun:
                 for figures in by_size.values():
                     assert figures["status"] == 200
                     assert figures["requests"] == 3
-                    for name in ("p50_ms", "p95_ms", "queries", "sql_ms"):
+                    for name in ("p50_ms", "p95_ms", "queries"):
                         assert figures[name] > 0, (name, figures)
+                    # SQL time is rounded to 0.1 ms: one indexed query at 30 rows can be 0.0.
+                    assert figures["sql_ms"] >= 0, figures
                     assert figures["p50_ms"] <= figures["p95_ms"]
 
     def test_the_query_counts_are_the_stages_whatever_the_page(self, report):
