@@ -1,9 +1,13 @@
-"""`manage.py seed_posts`: how much it writes, that a seed repeats it, what --reset
-deletes, and that bad input or Ctrl-C leaves the database as it was."""
+"""`manage.py seed_posts`: how much it writes, that a seed repeats it (on every
+database, by every bulk path), what --reset deletes, how post ids are held, and that
+bad input or Ctrl-C leaves the database as it was."""
 
+import hashlib
 import os
+import random
 import subprocess
 import sys
+from array import array
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -12,13 +16,20 @@ from unittest import mock
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 from model_bakery import baker
+from psycopg.adapt import Dumper
 
 from blog.models import Comment, Post
+from seed import builders
 from seed.management.commands.seed_posts import Command
 
 pytestmark = pytest.mark.django_db
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's bulk path (COPY)"
+)
+on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's page cache")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OPTION_DESTS = {
@@ -50,6 +61,17 @@ def post_rows():
 
 def comment_rows():
     return list(Comment.objects.order_by("id").values_list("body", "user__username", "post__title"))
+
+
+def timeline(model):
+    """Each row's created_at as an offset from the first row's: the run's own clock
+    drops out, so two runs compare."""
+    stamps = list(model.objects.order_by("id").values_list("created_at", flat=True))
+    return [stamp - stamps[0] for stamp in stamps]
+
+
+def digest(rows):
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
 def assert_nothing_written():
@@ -130,6 +152,8 @@ class TestCounts:
 
 class TestDeterminism:
     ARGS = ("--users", "3", "--posts", "8", "--comments", "8", "--reset")
+    POSTS_DIGEST = "bda69bae0bab1f653e7f838f06f8b097b17984526841aa057ebf5372132f1764"
+    COMMENTS_DIGEST = "2bd3f7b8c01928ca13cd8127a0f6432f23be3dc0c470c30d681f6c4e697d60ea"
 
     def test_the_same_seed_gives_the_same_posts_and_comments(self):
         seed(*self.ARGS, "--seed", "42")
@@ -140,6 +164,15 @@ class TestDeterminism:
         assert post_rows() == first_posts
         assert comment_rows() == first_comments
 
+    def test_a_seed_gives_the_same_data_on_every_database(self):
+        """Pinned digests: the suite runs on SQLite and on PostgreSQL (executemany on one,
+        COPY on the other), so both write exactly these rows. They change only when the
+        generator does, or Faker (pinned in requirements.txt) does."""
+        seed("--users", "3", "--posts", "20", "--comments", "30", "--seed", "42")
+
+        assert digest(post_rows()) == self.POSTS_DIGEST
+        assert digest(comment_rows()) == self.COMMENTS_DIGEST
+
     def test_a_different_seed_gives_different_data(self):
         seed(*self.ARGS, "--seed", "42")
         first_posts, first_comments = post_rows(), comment_rows()
@@ -148,6 +181,213 @@ class TestDeterminism:
 
         assert post_rows() != first_posts
         assert comment_rows() != first_comments
+
+
+class TestBulkPaths:
+    @on_postgresql
+    def test_copy_writes_the_same_rows_as_executemany(self):
+        args = ("--users", "3", "--posts", "40", "--comments", "60", "--reset", "--seed", "7")
+        copy = mock.Mock(wraps=builders._copy)
+        with mock.patch.dict(builders.BULK_WRITERS, {"postgresql": copy}):
+            seed(*args)
+        assert copy.call_count == 2  # posts, then comments
+        by_copy = post_rows(), comment_rows(), timeline(Post), timeline(Comment)
+
+        with mock.patch.dict(builders.BULK_WRITERS, clear=True):
+            seed(*args)
+
+        assert (post_rows(), comment_rows(), timeline(Post), timeline(Comment)) == by_copy
+
+    @on_postgresql
+    def test_postgresql_loads_with_copy(self):
+        assert builders.BULK_WRITERS["postgresql"] is builders._copy
+
+    def test_an_interrupt_in_the_middle_of_a_table_writes_nothing(self):
+        """Ctrl-C after some batches went in rolls them back with the rest."""
+        real_timeline = builders._timeline
+
+        def interrupted_timeline(count):
+            stamps = real_timeline(count)
+            yield from (next(stamps) for _ in range(count // 2))
+            raise KeyboardInterrupt
+
+        with (
+            mock.patch("seed.builders._timeline", interrupted_timeline),
+            pytest.raises(CommandError, match="Interrupted"),
+        ):
+            seed("--users", "2", "--posts", "10", "--batch-size", "3")
+
+        assert_nothing_written()
+        seed("--users", "2", "--posts", "3")  # the connection is still usable
+        assert Post.objects.count() == 3
+
+    @on_postgresql
+    def test_an_interrupt_inside_copy_writes_nothing(self):
+        """Ctrl-C while psycopg formats a row for COPY: the COPY is abandoned, the run
+        rolled back, and the connection still works."""
+
+        class Interrupt:
+            """A value whose conversion for PostgreSQL is interrupted."""
+
+        class InterruptDumper(Dumper):
+            def dump(self, obj):
+                raise KeyboardInterrupt
+
+        connection.ensure_connection()
+        connection.connection.adapters.register_dumper(Interrupt, InterruptDumper)
+        real_timeline = builders._timeline
+
+        def interrupted_timeline(count):
+            stamps = list(real_timeline(count))
+            stamps[count // 2] = Interrupt()
+            return iter(stamps)
+
+        with (
+            mock.patch("seed.builders._timeline", interrupted_timeline),
+            pytest.raises(CommandError, match="Interrupted"),
+        ):
+            seed("--users", "2", "--posts", "10", "--batch-size", "4")
+
+        assert_nothing_written()
+        seed("--users", "2", "--posts", "3")
+        assert Post.objects.count() == 3
+
+    @on_sqlite
+    def test_sqlite_seeds_with_a_bigger_page_cache_and_puts_it_back(self):
+        def cache_size():
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA cache_size")
+                return cursor.fetchone()[0]
+
+        before = cache_size()
+        during = []
+        real_posts_create = builders.posts_create
+
+        def posts_create(**kwargs):
+            during.append(cache_size())
+            real_posts_create(**kwargs)
+
+        with mock.patch("seed.management.commands.seed_posts.posts_create", posts_create):
+            seed("--users", "2", "--posts", "3")
+
+        assert during == [-builders.SQLITE_CACHE_KIB]
+        assert cache_size() == before
+        assert Post.objects.count() == 3
+
+
+class TestProgress:
+    class Bar:
+        """Stands in for the tqdm bar: records what the command tells it."""
+
+        def __init__(self, options):
+            self.total = options["posts"] + options["comments"]
+            self.done = 0
+            self.steps = []
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def set_description(self, step):
+            self.steps.append(step)
+
+        def update(self, rows):
+            self.done += rows
+
+        def refresh(self):
+            pass
+
+    def run(self, *args):
+        bars = []
+
+        def progress_bar(options):
+            bars.append(self.Bar(options))
+            return bars[-1]
+
+        with mock.patch("seed.management.commands.seed_posts.progress_bar", progress_bar):
+            seed(*args)
+        return bars[0]
+
+    def test_counts_every_row_and_names_each_step(self):
+        bar = self.run("--users", "2", "--posts", "10", "--comments", "7", "--batch-size", "3")
+
+        assert bar.done == bar.total == 17
+        assert bar.steps == ["users", "posts", "post ids", "comments", "commit"]
+
+    def test_names_the_reset_step(self):
+        bar = self.run("--users", "2", "--posts", "3", "--comments", "0", "--reset")
+
+        assert bar.steps == ["reset", "users", "posts", "commit"]
+
+    def test_counts_the_post_ids_it_has_to_read(self):
+        seed("--users", "2", "--posts", "10")
+        Post.objects.filter(id__in=list(Post.objects.values_list("id", flat=True)[3:5])).delete()
+
+        bar = self.run("--users", "2", "--posts", "0", "--comments", "5")
+
+        assert bar.done == bar.total == 5 + 8
+
+
+class TestPostIds:
+    def read(self, chunk_size=1000):
+        calls = {"expect": [], "progress": []}
+        ids = builders.post_ids_read(
+            chunk_size=chunk_size,
+            expect=calls["expect"].append,
+            progress=calls["progress"].append,
+        )
+        return ids, calls
+
+    def newest_first(self):
+        return list(Post.objects.order_by("-id").values_list("id", flat=True))
+
+    def test_an_unbroken_run_of_ids_is_a_range_and_reads_no_id(self, django_assert_num_queries):
+        seed("--users", "2", "--posts", "10")
+
+        with django_assert_num_queries(1):
+            ids, calls = self.read()
+
+        assert isinstance(ids, range)
+        assert list(ids) == self.newest_first()
+        assert calls == {"expect": [], "progress": []}
+
+    def test_ids_with_gaps_are_read_into_an_array_a_chunk_at_a_time(self):
+        seed("--users", "2", "--posts", "10")
+        Post.objects.filter(id__in=self.newest_first()[2:5]).delete()
+
+        ids, calls = self.read(chunk_size=3)
+
+        assert isinstance(ids, array)
+        assert ids.itemsize == 8
+        assert list(ids) == self.newest_first()
+        assert calls == {"expect": [7], "progress": [3, 3, 1]}
+
+    def test_no_posts_is_an_empty_sequence(self):
+        ids, calls = self.read()
+
+        assert len(ids) == 0
+        assert calls == {"expect": [], "progress": []}
+
+    @pytest.mark.parametrize("ids", [range(50, 0, -1), array("q", range(50, 0, -1))])
+    def test_a_seed_picks_the_same_post_from_a_compact_sequence_as_from_a_list(self, ids):
+        """Why the compact forms keep a seed's comments on the same posts."""
+        from_list, from_compact = random.Random(3), random.Random(3)
+
+        assert [from_compact.choice(ids) for _ in range(100)] == [
+            from_list.choice(list(ids)) for _ in range(100)
+        ]
+
+    def test_comments_go_on_posts_with_gaps_in_their_ids(self):
+        seed("--users", "2", "--posts", "10")
+        Post.objects.filter(id__in=self.newest_first()[::2]).delete()
+
+        seed("--users", "2", "--posts", "0", "--comments", "40")
+
+        post_ids = set(Post.objects.values_list("id", flat=True))
+        assert set(Comment.objects.values_list("post_id", flat=True)) <= post_ids
+        assert len(set(Comment.objects.values_list("post_id", flat=True))) > 1
 
 
 class TestWithoutReset:
@@ -196,6 +436,13 @@ class TestReset:
 
         assert usernames() == {*self.SURVIVORS, "user1", "user2"}
         assert django_user_model.objects.get(username="user1").id != old_user1.id
+
+    def test_says_what_it_deleted(self, post, comment):
+        seed("--users", "2", "--posts", "3", "--comments", "2")
+
+        output = seed("--users", "1", "--posts", "1", "--reset", "--verbosity", "2")
+
+        assert "Deleted 4 posts, 3 comments and 2 seeded users." in output
 
     def test_posts_of_a_kept_user_are_still_deleted(self, django_user_model):
         alice = baker.make(django_user_model, username="alice")

@@ -9,7 +9,9 @@ from tqdm import tqdm
 
 from blog.models import Post
 from seed.builders import (
+    bulk_load_settings,
     comments_create,
+    post_ids_read,
     posts_create,
     seed_data_reset,
     users_ensure,
@@ -44,6 +46,25 @@ def non_blank(value: str) -> str:
     if not value.strip():
         raise argparse.ArgumentTypeError("must not be blank: the load test logs in with it")
     return value
+
+
+def progress_bar(options) -> tqdm:
+    """A bar counting the posts and comments written, labelled with the current step."""
+    rows = options["posts"] + options["comments"]
+    return tqdm(
+        total=rows,
+        unit=" rows",
+        unit_scale=True,
+        leave=False,
+        # None: shown only on a terminal, so logs and tests stay clean.
+        disable=True if rows < PROGRESS_MIN_ROWS or not options["verbosity"] else None,
+    )
+
+
+def bar_extend(bar: tqdm, rows: int) -> None:
+    """Add `rows` to what the progress bar counts toward."""
+    bar.total += rows
+    bar.refresh()
 
 
 class Command(BaseCommand):
@@ -84,7 +105,8 @@ class Command(BaseCommand):
             "--batch-size",
             type=positive_int,
             default=DEFAULT_BATCH_SIZE,
-            help="Rows inserted per batch; memory grows with it (default: %(default)s).",
+            help="Rows written per batch, and per step of the progress bar; memory grows "
+            "with it (default: %(default)s).",
         )
         parser.add_argument(
             "--password",
@@ -110,8 +132,15 @@ class Command(BaseCommand):
             return
         started = time.perf_counter()
         try:
-            with transaction.atomic():
-                counts = self.seed(options)
+            # The bar covers the whole run, commit included. The settings go outside
+            # the transaction, so that they are put back after a rollback too.
+            with (
+                progress_bar(options) as bar,
+                bulk_load_settings(),
+                transaction.atomic(),
+            ):
+                counts = self.seed(options, bar)
+                bar.set_description("commit")
         except KeyboardInterrupt:
             raise CommandError(
                 "Interrupted: rolled back, nothing was written.", returncode=130
@@ -129,21 +158,24 @@ class Command(BaseCommand):
             )
         self.stdout.write(self.style.SUCCESS(summary))
 
-    def seed(self, options):
+    def seed(self, options, bar: tqdm):
         if (options["posts"] or options["comments"]) and not options["users"]:
             raise CommandError("Posts and comments need authors: use --users 1 or more.")
         if options["reset"]:
+            bar.set_description("reset")
             deleted = seed_data_reset()
             if options["verbosity"] > 1:
-                self.stdout.write(
-                    f"Deleted {deleted['posts']:,} posts, {deleted['comments']:,} "
-                    f"comments and {deleted['users']:,} seeded users."
-                )
+                with tqdm.external_write_mode():
+                    self.stdout.write(
+                        f"Deleted {deleted['posts']:,} posts, {deleted['comments']:,} "
+                        f"comments and {deleted['users']:,} seeded users."
+                    )
         if options["comments"] and not options["posts"] and not Post.objects.exists():
             raise CommandError(
                 "Comments need posts, and the database has none: add --posts 1 or more."
             )
 
+        bar.set_description("users")
         author_ids = users_ensure(
             count=options["users"],
             password=options["password"],
@@ -152,27 +184,25 @@ class Command(BaseCommand):
         rng = random.Random(options["seed"])
         fake = Faker()
         fake.seed_instance(options["seed"])
-        rows = options["posts"] + options["comments"]
-        with tqdm(
-            total=rows,
-            unit=" rows",
-            unit_scale=True,
-            leave=False,
-            # None: shown only on a terminal, so logs and tests stay clean.
-            disable=True if rows < PROGRESS_MIN_ROWS or not options["verbosity"] else None,
-        ) as bar:
-            posts_create(
-                count=options["posts"],
-                author_ids=author_ids,
-                rng=rng,
-                fake=fake,
-                batch_size=options["batch_size"],
+        bar.set_description("posts")
+        posts_create(
+            count=options["posts"],
+            author_ids=author_ids,
+            rng=rng,
+            fake=fake,
+            batch_size=options["batch_size"],
+            progress=bar.update,
+        )
+        if options["comments"]:
+            # Each comment picks its post from these. Usually one unbroken run of ids,
+            # read in one query; otherwise each id is read, and the bar counts them too.
+            bar.set_description("post ids")
+            post_ids = post_ids_read(
+                chunk_size=options["batch_size"],
+                expect=lambda ids: bar_extend(bar, ids),
                 progress=bar.update,
             )
-            # One query for every post id: each comment picks its post from this list.
-            post_ids = (
-                list(Post.objects.values_list("id", flat=True)) if options["comments"] else []
-            )
+            bar.set_description("comments")
             comments_create(
                 count=options["comments"],
                 author_ids=author_ids,
