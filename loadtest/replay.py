@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import databases, report
-from .server import BASE_DIR, serve
+from .server import BASE_DIR, serve, stop_group
 
 
 class LoadRunError(Exception):
@@ -173,7 +173,8 @@ def _run_locust(
         finally:
             stop_watching.set()
             watcher.join()
-            _stop(process)
+            # Locust and any worker processes it forked (--processes).
+            stop_group(process, signal.SIGTERM)
     if process.returncode != 0:
         tail = (stage_dir / "locust.log").read_text().splitlines()[-15:]
         raise LoadRunError(f"Locust exited with {process.returncode}:\n" + "\n".join(tail))
@@ -202,18 +203,3 @@ def _last_aggregated(history: Path) -> dict | None:
             return last
     except (FileNotFoundError, csv.Error):
         return None
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Stop Locust and any worker processes it forked."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()

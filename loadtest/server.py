@@ -65,7 +65,7 @@ def serve(
         _wait_ready(url, stage, process, log, ready_timeout)
         yield url
     finally:
-        _stop(process)
+        stop_group(process)
         log.close()
 
 
@@ -85,15 +85,16 @@ def _wait_ready(url, stage, process, log, timeout):
     raise ServerError(f"gunicorn was not ready after {timeout:.0f} s:\n{_tail(log)}")
 
 
-def _stop(process):
-    """Quick shutdown (SIGINT), then SIGKILL for the whole group if it lingers."""
+def stop_group(process: subprocess.Popen, first: signal.Signals = signal.SIGINT) -> None:
+    """Stop a process started in its own session, and everything it forked: `first`
+    (gunicorn's quick shutdown is SIGINT), then SIGKILL for the group if it lingers."""
     if process.poll() is None:
         try:
-            os.killpg(process.pid, signal.SIGINT)
+            os.killpg(process.pid, first)
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
-    # Workers left behind by a master that died are killed with the group.
+    # Children left behind by a parent that died are killed with the group.
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
