@@ -125,6 +125,10 @@ def _run_locust(
         "--writer-weight": str(writer_weight),
         # Failed requests are counted in the report; a non-zero exit means Locust broke.
         "--exit-code-on-error": "0",
+        # When the profile ends, let each user's request in flight finish rather than
+        # cutting it off: a write the server completes after its client was killed would
+        # be a row with no 201, and the writes audit would call it lost.
+        "--stop-timeout": "60",
     }
     command = [sys.executable, "-m", "locust", "--headless", "--only-summary"]
     for option, value in options.items():
