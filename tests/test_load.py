@@ -37,6 +37,18 @@ def samples_in(folder):
     ]
 
 
+def locust(*args, env=None):
+    """Run the real locustfile headless with `args`; `env` adds to the environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", *args],
+        cwd=BASE_DIR,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 class TestLocustfile:
     def test_a_plain_headless_run_uses_every_endpoint_without_failures(
         self, live_database_url, tmp_path
@@ -44,32 +56,11 @@ class TestLocustfile:
         """`locust --headless -u -r -t` runs as asked (no shape takes over), logs in,
         and walks every journey."""
         with serve("paginated", env={"DATABASE_URL": live_database_url}) as url:
-            result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "locust",
-                    "-f",
-                    "locustfile.py",
-                    "--headless",
-                    "--host",
-                    url,
-                    "-u",
-                    "6",
-                    "-r",
-                    "6",
-                    "-t",
-                    "6s",
-                    "--think-time-scale",
-                    "0.05",
-                    "--only-summary",
-                ],
-                cwd=BASE_DIR,
-                env={**os.environ, "LOAD_SAMPLES_DIR": str(tmp_path)},
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
+            result = locust(
+                "--host", url, "-u", "6", "-r", "6", "-t", "6s",
+                "--think-time-scale", "0.05", "--only-summary",
+                env={"LOAD_SAMPLES_DIR": str(tmp_path)},
+            )  # fmt: skip
 
         samples = samples_in(tmp_path)
         assert result.returncode == 0, result.stderr[-2000:]
@@ -82,32 +73,11 @@ class TestLocustfile:
         self, live_database_url, tmp_path
     ):
         with serve("paginated", env={"DATABASE_URL": live_database_url}) as url:
-            result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "locust",
-                    "-f",
-                    "locustfile.py",
-                    "--headless",
-                    "--host",
-                    url,
-                    "-u",
-                    "2",
-                    "-r",
-                    "2",
-                    "-t",
-                    "3s",
-                    "--seed-password",
-                    "wrong",
-                    "--only-summary",
-                ],
-                cwd=BASE_DIR,
-                env={**os.environ, "LOAD_SAMPLES_DIR": str(tmp_path)},
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
+            result = locust(
+                "--host", url, "-u", "2", "-r", "2", "-t", "3s",
+                "--seed-password", "wrong", "--only-summary",
+                env={"LOAD_SAMPLES_DIR": str(tmp_path)},
+            )  # fmt: skip
 
         samples = samples_in(tmp_path)
         assert [s[2] for s in samples] == [LOGIN, LOGIN]  # nothing after a failed login
@@ -115,14 +85,7 @@ class TestLocustfile:
         assert "Login as user" in result.stderr and "user stopped" in result.stderr
 
     def test_an_unknown_profile_stops_locust_with_the_names(self):
-        result = subprocess.run(
-            [sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless"],
-            cwd=BASE_DIR,
-            env={**os.environ, "LOAD_PROFILE": "tsunami"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = locust(env={"LOAD_PROFILE": "tsunami"})
 
         assert result.returncode != 0
         assert "Unknown load profile 'tsunami'" in result.stderr
