@@ -21,7 +21,8 @@ import requests
 from locust import FastHttpUser, SequentialTaskSet, between, events, run_single_user, task
 from locust.exception import StopUser
 
-from loadtest import profiles, samples
+from loadtest import endpoints, profiles, samples
+from seed import accounts
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ _user_numbers = itertools.count()
 def add_options(parser):
     parser.add_argument(
         "--seed-password",
-        default="password123",
+        default=accounts.DEFAULT_PASSWORD,
         help="Password of the seeded users user1 ... userN (the seeder's default).",
     )
     parser.add_argument(
@@ -96,33 +97,31 @@ class ReaderVisit(SequentialTaskSet):
 
     @task
     def list_posts(self):
-        response = self.client.get("/api/posts/", name="/api/posts/", headers=self.user.auth)
+        response = self.client.get("/api/posts/", name=endpoints.POSTS, headers=self.user.auth)
         # One reader in three reads on to page 2, where there is one: an unpaginated
         # stage sends every post at once (a list, with no `next`). The reader follows
         # the link the API gave, as a client must when a cursor stands for the page.
         if random.random() < 1 / 3 and response.ok and (url := next_page(response)):
-            self.client.get(url, name="/api/posts/", headers=self.user.auth)
+            self.client.get(url, name=endpoints.POSTS, headers=self.user.auth)
 
     @task
     def open_post(self):
         # Any id in the range read at test start: readers arrive from links, not only
         # from the front page, so the whole table is in play.
         self.post_id = random.randint(*dataset["post_ids"])
-        self.client.get(
-            f"/api/posts/{self.post_id}/", name="/api/posts/[id]/", headers=self.user.auth
-        )
+        self.client.get(f"/api/posts/{self.post_id}/", name=endpoints.POST, headers=self.user.auth)
 
     @task
     def read_its_comments(self):
         self.client.get(
             f"/api/posts/{self.post_id}/comments/",
-            name="/api/posts/[id]/comments/",
+            name=endpoints.POST_COMMENTS,
             headers=self.user.auth,
         )
 
     @task
     def list_comments(self):
-        self.client.get("/api/comments/", name="/api/comments/", headers=self.user.auth)
+        self.client.get("/api/comments/", name=endpoints.COMMENTS, headers=self.user.auth)
 
     @task
     def done(self):
@@ -138,7 +137,7 @@ class WriterContribution(SequentialTaskSet):
         self.client.post(
             "/api/posts/",
             json={"title": "Load test post", "body": "Written by a Locust user."},
-            name="/api/posts/",
+            name=endpoints.POSTS,
             headers=self.user.auth,
         )
 
@@ -148,7 +147,7 @@ class WriterContribution(SequentialTaskSet):
         self.client.post(
             f"/api/posts/{post_id}/comments/",
             json={"body": "A comment from a Locust user."},
-            name="/api/posts/[id]/comments/",
+            name=endpoints.POST_COMMENTS,
             headers=self.user.auth,
         )
 
@@ -180,12 +179,12 @@ class BlogUser(FastHttpUser):
         if not dataset["seeded_users"] or not dataset["post_ids"]:
             log.error("The server has no seeded users or no posts: run `manage.py seed_posts`")
             raise StopUser()
-        username = f"user{next(_user_numbers) % dataset['seeded_users'] + 1}"
+        username = accounts.username(next(_user_numbers) % dataset["seeded_users"] + 1)
         password = self.environment.parsed_options.seed_password
         with self.client.post(
             "/api/auth/token/",
             json={"username": username, "password": password},
-            name="/api/auth/token/",
+            name=endpoints.TOKEN,
             catch_response=True,
         ) as response:
             token = response.json().get("token") if response.status_code == 200 else None

@@ -25,9 +25,9 @@ import django  # noqa: E402
 django.setup()
 
 import psutil  # noqa: E402
-from django.conf import settings  # noqa: E402
 
-from loadtest import databases, report  # noqa: E402
+from loadtest import databases, locust_process, samples, stats  # noqa: E402
+from loadtest.endpoints import LOGIN  # noqa: E402
 from loadtest.server import serve  # noqa: E402
 
 
@@ -48,35 +48,23 @@ def run(client: str, url: str, users: int, seconds: int, workdir: Path) -> dict:
         source = source.replace("FastHttpUser", "HttpUser")
     locustfile = BASE_DIR / f".bench_{client}.py"
     locustfile.write_text(source)
-    samples = workdir / client
-    samples.mkdir()
+    folder = workdir / client
+    folder.mkdir()
     try:
         server = psutil.Process(_server_pid(url))
         server_before = tree_cpu(server)
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "locust",
-                "-f",
-                str(locustfile),
-                "--headless",
-                "--host",
-                url,
-                "-u",
-                str(users),
-                "-r",
-                str(users),
-                "-t",
-                f"{seconds}s",
-                "--think-time-scale",
-                "0",
-                "--only-summary",
-                "--exit-code-on-error",
-                "0",
-            ],
+            locust_process.command(
+                host=url,
+                locustfile=locustfile,
+                users=users,
+                spawn_rate=users,
+                run_time=seconds,
+                exit_code_on_error=0,
+                options={"--think-time-scale": 0},
+            ),
             cwd=BASE_DIR,
-            env={**os.environ, "LOAD_SAMPLES_DIR": str(samples)},
+            env={**os.environ, "LOAD_SAMPLES_DIR": str(folder)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -88,8 +76,8 @@ def run(client: str, url: str, users: int, seconds: int, workdir: Path) -> dict:
         server_cpu = tree_cpu(server) - server_before
     finally:
         locustfile.unlink()
-    summary = report.summarize(report.load_samples(samples))
-    steady = sum(f["requests"] for n, f in summary["endpoints"].items() if n != report.LOGIN)
+    summary = stats.summarize(samples.load(folder))
+    steady = sum(f["requests"] for n, f in summary["endpoints"].items() if n != LOGIN)
     return {
         "client": client,
         "locust_cpu_s": round(locust_cpu, 1),
@@ -117,7 +105,7 @@ def main():
         workdir = Path(tmp)
         results = []
         for client in ("FastHttpUser", "HttpUser"):
-            with databases.clone(settings.DATABASES["default"], workdir) as url_db:
+            with databases.clone(workdir) as url_db:
                 with serve("paginated", env={"DATABASE_URL": url_db}) as url:
                     results.append(run(client, url, args.users, args.seconds, workdir))
     print(

@@ -23,9 +23,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-
-from loadtest import databases, report  # noqa: E402
+from loadtest import databases, locust_process, samples, stats  # noqa: E402
 from loadtest.server import serve  # noqa: E402
 
 LOCUSTFILE = """
@@ -50,25 +48,14 @@ def measure(url: str, path: str, users: int, seconds: int, workdir: Path) -> flo
     locustfile = workdir / "one_url.py"
     locustfile.write_text(LOCUSTFILE)
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(locustfile),
-            "--headless",
-            "--host",
-            url,
-            "-u",
-            str(users),
-            "-r",
-            str(users),
-            "-t",
-            f"{seconds}s",
-            "--only-summary",
-            "--exit-code-on-error",
-            "0",
-        ],
+        locust_process.command(
+            host=url,
+            locustfile=locustfile,
+            users=users,
+            spawn_rate=users,
+            run_time=seconds,
+            exit_code_on_error=0,
+        ),
         cwd=BASE_DIR,
         check=True,
         stdout=subprocess.DEVNULL,
@@ -80,7 +67,7 @@ def measure(url: str, path: str, users: int, seconds: int, workdir: Path) -> flo
             "PYTHONPATH": str(BASE_DIR),
         },
     )
-    summary = report.summarize(report.load_samples(folder))
+    summary = stats.summarize(samples.load(folder))
     figures = summary["endpoints"][f"GET {path}"]
     return figures["rps"], figures["p50_ms"], figures["p95_ms"], summary["failures"]
 
@@ -93,7 +80,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        with databases.clone(settings.DATABASES["default"], workdir) as database_url:
+        with databases.clone(workdir) as database_url:
             with serve(args.stage, env={"DATABASE_URL": database_url}) as url:
                 rows = [
                     (path, *measure(url, path, args.users, args.seconds, workdir))

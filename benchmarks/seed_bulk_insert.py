@@ -62,32 +62,26 @@ def run_once(writer, rows: int, batch_size: int) -> tuple[float, float]:
     ):
         builders.seed_data_reset()
         author_ids = builders.users_ensure(count=1000, password="x", batch_size=batch_size)
-        rng, fake = random.Random(1234), Faker()
+        fake = Faker()
         fake.seed_instance(1234)
+        # What posts_create and comments_create both take, as seed_posts passes it.
+        common = {
+            "count": rows,
+            "author_ids": author_ids,
+            "rng": random.Random(1234),
+            "fake": fake,
+            "batch_size": batch_size,
+            "progress": no_progress,
+        }
         started = time.perf_counter()
-        builders.posts_create(
-            count=rows,
-            author_ids=author_ids,
-            rng=rng,
-            fake=fake,
-            batch_size=batch_size,
-            progress=no_progress,
-        )
+        builders.posts_create(**common)
         post_ids = builders.post_ids_read(
             chunk_size=batch_size, expect=no_progress, progress=no_progress
         )
         connection.check_constraints()
         posts = time.perf_counter() - started
         started = time.perf_counter()
-        builders.comments_create(
-            count=rows,
-            author_ids=author_ids,
-            post_ids=post_ids,
-            rng=rng,
-            fake=fake,
-            batch_size=batch_size,
-            progress=no_progress,
-        )
+        builders.comments_create(post_ids=post_ids, **common)
         connection.check_constraints()
         comments = time.perf_counter() - started
         transaction.set_rollback(True)

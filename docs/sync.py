@@ -4,7 +4,7 @@ Chapters mark generated blocks with HTML comments, which GitHub does not render:
 
     <!-- include stages/paginated.py -->            the whole file
     <!-- include stages/paginated.py#Pagination --> one top-level class, function or name
-    <!-- include project/urls.py#if settings.DEBUG -->  a top-level `if` block
+    <!-- include project/urls.py#if settings.SILK_ENABLED -->  a top-level `if` block
     <!-- diff stages/naive.py stages/select_related.py -->   a unified diff
     <!-- queries -->                                 the expected query table (stages/)
     <!-- figures reports/reference/sqlite GET /api/posts/ -->  one endpoint, every stage
@@ -12,10 +12,13 @@ Chapters mark generated blocks with HTML comments, which GitHub does not render:
     <!-- single reports/reference/sqlite -->         one list request per stage, idle server
     <!-- depth reports/reference/pagination-sqlite --> page 1 and a deep page as data grows
 
-Each marker is followed by its generated block and closed by `<!-- end -->`.
+Each marker is followed by its generated block and closed by `<!-- end -->`. The
+figures are rendered by the reports' own code (loadtest/report.py and
+loadtest/depth_report.py), so a chapter shows what the report shows.
 
     python docs/sync.py          # rewrite the blocks from the files
-    python docs/sync.py --check  # exit 1 if a chapter is out of date (the tests do this)
+    python docs/sync.py --check  # exit 1 if a chapter is out of date (tests/test_docs.py
+                                 # checks the same)
 """
 
 import ast
@@ -27,6 +30,8 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DOCS = BASE_DIR / "docs"
+# The renderers live in the project's packages.
+sys.path.insert(0, str(BASE_DIR))
 BLOCK = re.compile(
     r"(<!-- (include|diff|queries|figures|run|single|depth)\b(.*?)-->\n)(.*?)(<!-- end -->)", re.S
 )
@@ -61,64 +66,42 @@ def diff(argument: str) -> str:
 
 
 def queries(argument: str) -> str:
-    sys.path.insert(0, str(BASE_DIR))
+    from loadtest.markdown import LEFT, RIGHT, table
     from stages import EXPECTED_QUERIES, STAGES
 
-    lines = ["| endpoint | " + " | ".join(f"`{s}`" for s in STAGES) + " |"]
-    lines.append("|---|" + "--:|" * len(STAGES))
-    for endpoint, costs in EXPECTED_QUERIES.items():
-        lines.append(f"| `{endpoint}` | " + " | ".join(str(costs[s]) for s in STAGES) + " |")
-    return "\n".join(lines) + "\n"
+    header = ["endpoint", *(f"`{stage}`" for stage in STAGES)]
+    rows = [
+        [f"`{endpoint}`", *(costs[stage] for stage in STAGES)]
+        for endpoint, costs in EXPECTED_QUERIES.items()
+    ]
+    return table(header, [LEFT] + [RIGHT] * len(STAGES), rows) + "\n"
 
 
 def figures(argument: str) -> str:
+    from loadtest.report import endpoint_table
+
     folder, endpoint = argument.split(maxsplit=1)
-    report = _report(folder)
-    lines = [
-        "| stage | requests | p50 ms | p95 ms | p99 ms | RPS | queries/request | p95 vs previous |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    for stage, result in report["stages"].items():
-        row = result["endpoints"].get(endpoint)
-        if row is None:
-            # The stage was too slow for any user to get this far in their journey.
-            lines.append(f"| `{stage}` | 0 | – | – | – | 0.0 | – | – |")
-            continue
-        ratio = (row.get("vs_previous") or {}).get("p95_times_lower")
-        lines.append(
-            f"| `{stage}` | {row['requests']:,} | {_num(row['p50_ms'])} | {_num(row['p95_ms'])} "
-            f"| {_num(row['p99_ms'])} | {row['rps']:.1f} | {_num(row['queries_per_request'])} "
-            f"| {f'{ratio:,.1f}× lower' if ratio else '–'} |"
-        )
-    return "\n".join(lines) + "\n"
+    return endpoint_table(_report(folder)["stages"], endpoint) + "\n"
 
 
 def run(argument: str) -> str:
-    report = _report(argument.strip())
-    env, data, profile = report["environment"], report["dataset"], report["profile"]
-    return (
-        f"Measured with `{report['command']}` on {data['posts']:,} posts, "
-        f"{data['comments']:,} comments and {data['users']:,} users; profile "
-        f"`{profile['name']}` (up to {profile['users']} users, {profile['run_time_s']:g} s per "
-        f"stage); {env['cpu_count']} CPUs, Python {env['python']}, Django {env['django']}, "
-        f"{env['database']}, gunicorn {env['server_workers']} workers × "
-        f"{env['server_threads']} threads, Locust {env['locust']}.\n"
-    )
+    from loadtest.report import measured_with
+
+    return measured_with(_report(argument.strip())) + "\n"
 
 
 def single(argument: str) -> str:
-    sys.path.insert(0, str(BASE_DIR))
     from loadtest.report import single_request_table
 
     return single_request_table(_report(argument.strip())["stages"]) + "\n"
 
 
 def depth(argument: str) -> str:
-    sys.path.insert(0, str(BASE_DIR))
-    from loadtest.depth import PAGE_KINDS, goal_line, table
+    from loadtest.depth import PAGE_KINDS
+    from loadtest.depth_report import goal_line, page_table
 
     report = _report(argument.strip())
-    parts = [f"{kind.capitalize()}:\n\n{table(report, kind)}\n" for kind in PAGE_KINDS]
+    parts = [f"{kind.capitalize()}:\n\n{page_table(report, kind)}\n" for kind in PAGE_KINDS]
     parts.append(
         f"Measured with `{report['command']}`; {goal_line(report['goal'], report['sizes'])}.\n"
     )
@@ -175,17 +158,12 @@ def _report(folder: str) -> dict:
     return json.loads(_read(f"{folder}/report.json"))
 
 
-def _num(value) -> str:
-    return "–" if value is None else f"{value:,.1f}"
-
-
 def main(argv: list[str]) -> int:
     # The depth tables come from loadtest.depth, which imports the models.
     import os
 
     import django
 
-    sys.path.insert(0, str(BASE_DIR))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     django.setup()
     check = "--check" in argv

@@ -1,87 +1,162 @@
-"""A throwaway copy of the database for each stage, so every stage starts from the same data.
+"""The databases a load run makes, fills and drops, on SQLite or PostgreSQL.
 
-The load test writes (posts, comments, tokens). Replaying the next stage on the same
-database would give it more rows to serve than the stage before, and the comparison
-would no longer be like for like. So each stage is served from a clone, dropped after.
+- `clone`: a throwaway copy of this project's database for each replayed stage. The
+  load test writes (posts, comments, tokens); replaying the next stage on the same
+  database would give it more rows to serve than the stage before, and the comparison
+  would no longer be like for like. So each stage is served from a clone, dropped after.
+- `empty`: a new database of its own, dropped after: `measure_pagination`'s scratch
+  databases, and the tests' live servers (whose rows must be committed, which the test
+  database's never are).
+- `populate`: migrate a database and seed it, with `manage.py` in a subprocess, as a
+  reader would.
+
+A PostgreSQL server is named by a DATABASE_URL; every URL made here is that URL with
+another database name, so its options (`?sslmode=require`, ...) carry over.
 """
 
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import psycopg
+from django.conf import settings
 from django.db import connections
 
+BASE_DIR = Path(__file__).resolve().parent.parent
 
-class CloneError(Exception):
-    """The database could not be copied."""
+
+class DatabaseSetupError(Exception):
+    """A database could not be copied, or filled."""
+
+
+def project_server() -> str | None:
+    """This project's DATABASE_URL when it is PostgreSQL (the server to make databases
+    on), else None."""
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return None
+    return os.environ["DATABASE_URL"]
+
+
+def with_name(url: str, name: str) -> str:
+    """`url` with the database `name` instead of its own; user, host and options kept."""
+    return urlsplit(url)._replace(path=f"/{quote(name)}").geturl()
+
+
+def connect(url: str, **options) -> psycopg.Connection:
+    """A psycopg connection to the PostgreSQL database `url` names."""
+    # libpq reads the URL itself; it knows the postgres:// and postgresql:// schemes,
+    # not dj-database-url's other spellings (pgsql://, postgis://).
+    return psycopg.connect(urlsplit(url)._replace(scheme="postgresql").geturl(), **options)
+
+
+def admin(server: str) -> psycopg.Connection:
+    """An autocommit connection to the `postgres` database of the server `server` names,
+    for CREATE and DROP DATABASE."""
+    return connect(with_name(server, "postgres"), autocommit=True)
+
+
+def _create(server: str, name: str, *, template: str | None = None) -> str:
+    with admin(server) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return with_name(server, name)
+
+
+def _drop(server: str, name: str) -> None:
+    with admin(server) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 @contextmanager
-def clone(settings_dict: dict, workdir: Path) -> Iterator[str]:
-    """Copy the database described by `settings_dict`; yield a DATABASE_URL for the copy."""
-    engine = settings_dict["ENGINE"]
-    if engine.endswith("sqlite3"):
-        yield from _clone_sqlite(Path(settings_dict["NAME"]), workdir)
-    elif engine.endswith("postgresql"):
-        yield from _clone_postgresql(settings_dict)
-    else:
-        raise CloneError(f"replay cannot copy a {engine} database (SQLite and PostgreSQL only)")
-
-
-def _clone_sqlite(source: Path, workdir: Path):
-    target = workdir / "stage.sqlite3"
-    # The backup API copies a consistent snapshot, WAL contents included.
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
-    try:
-        yield f"sqlite:///{target}"
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
-
-
-def _clone_postgresql(settings_dict: dict):
-    source = settings_dict["NAME"]
-    target = f"{source}_replay_{os.getpid()}"
-    # CREATE DATABASE ... TEMPLATE needs the source to have no open connection,
-    # this process's own persistent one included.
-    connections.close_all()
-    with maintenance_connection(settings_dict) as admin:
+def empty(name: str, *, server: str | None, folder: Path) -> Iterator[str]:
+    """A new, empty database `name`: on the PostgreSQL `server` (a URL) if given, else a
+    SQLite file in `folder`. Yields its DATABASE_URL; it is dropped on leaving."""
+    if server is None:
+        path = folder / f"{name}.sqlite3"
         try:
-            admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
-        except psycopg.errors.ObjectInUse:
-            raise CloneError(
-                f"cannot copy database {source!r}: another connection uses it "
-                "(a `make serve` on the same database?). Stop it and retry."
-            ) from None
+            yield f"sqlite:///{path}"
+        finally:
+            _remove_sqlite(path)
+        return
+    url = _create(server, name)
     try:
-        yield postgres_url(settings_dict, target)
+        yield url
     finally:
-        with maintenance_connection(settings_dict) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+        _drop(server, name)
 
 
-def maintenance_connection(settings_dict: dict):
-    """An autocommit connection to the server's `postgres` database, for CREATE/DROP."""
-    return psycopg.connect(
-        dbname="postgres",
-        user=settings_dict.get("USER") or None,
-        password=settings_dict.get("PASSWORD") or None,
-        host=settings_dict.get("HOST") or None,
-        port=settings_dict.get("PORT") or None,
-        autocommit=True,
-    )
+@contextmanager
+def clone(workdir: Path) -> Iterator[str]:
+    """Copy this project's database; yield a DATABASE_URL for the copy, dropped on leaving.
+
+    A SQLite copy goes into `workdir`; a PostgreSQL one is a database beside the original.
+    """
+    source = settings.DATABASES["default"]
+    if source["ENGINE"].endswith("sqlite3"):
+        target = workdir / "stage.sqlite3"
+        # The backup API copies a consistent snapshot, WAL contents included.
+        with (
+            closing(sqlite3.connect(source["NAME"])) as original,
+            closing(sqlite3.connect(target)) as copy,
+        ):
+            original.backup(copy)
+        try:
+            yield f"sqlite:///{target}"
+        finally:
+            _remove_sqlite(target)
+        return
+    server = project_server()
+    if server is None:
+        raise DatabaseSetupError(
+            f"replay cannot copy a {source['ENGINE']} database (SQLite and PostgreSQL only)"
+        )
+    name = f"{source['NAME']}_replay_{os.getpid()}"
+    # CREATE DATABASE ... TEMPLATE needs the source to have no open connection, this
+    # process's own persistent one included.
+    connections.close_all()
+    try:
+        url = _create(server, name, template=source["NAME"])
+    except psycopg.errors.ObjectInUse:
+        raise DatabaseSetupError(
+            f"cannot copy database {source['NAME']!r}: another connection uses it "
+            "(a `make serve` on the same database?). Stop it and retry."
+        ) from None
+    try:
+        yield url
+    finally:
+        _drop(server, name)
 
 
-def postgres_url(settings_dict: dict, name: str) -> str:
-    """A DATABASE_URL for database `name` on the server of `settings_dict`."""
-    user = quote(settings_dict.get("USER") or "")
-    password = settings_dict.get("PASSWORD")
-    credentials = f"{user}:{quote(password)}@" if password else (f"{user}@" if user else "")
-    host = settings_dict.get("HOST") or "localhost"
-    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-    return f"postgres://{credentials}{host}{port}/{name}"
+def populate(url: str, *, users: int, posts: int, comments: int, timeout=None) -> None:
+    """Migrate the database at `url` and seed it with `manage.py seed_posts`."""
+    seed = ["--users", str(users), "--posts", str(posts), "--comments", str(comments)]
+    for command in (["migrate", "--noinput", "-v0"], ["seed_posts", *seed, "-v0"]):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=BASE_DIR,
+            env={**os.environ, "DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode:
+            raise DatabaseSetupError(f"`manage.py {command[0]}` failed:\n{result.stderr[-2000:]}")
+
+
+def settle(url: str) -> None:
+    """On PostgreSQL, do now what autovacuum would do after a bulk load, maybe in the
+    middle of a measurement: gather statistics and build the visibility map."""
+    if urlsplit(url).scheme.startswith("sqlite"):
+        return
+    with closing(connect(url, autocommit=True)) as conn:
+        conn.execute("VACUUM (ANALYZE)")

@@ -1,209 +1,135 @@
-"""Replay one load profile against one stage: clone the data, serve, run Locust, collect."""
+"""Replay one load profile against one stage: clone the data, serve, run Locust, collect.
 
-import csv
-import json
+`RunSettings` is what `manage.py replay` was asked for, checked once; `run_stage` does
+one stage with it, each step from the module whose job it is: databases.py, server.py,
+probe.py, locust_process.py, then samples.py and stats.py for the figures.
+"""
+
 import os
-import re
-import signal
-import subprocess
-import sys
-import threading
-import time
-import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 
-from . import databases, report
-from .server import BASE_DIR, serve, stop_group
-
-
-class LoadRunError(Exception):
-    """Locust could not run (not: requests failed, which the report counts)."""
-
-
-def run_stage(
-    stage: str,
-    *,
-    stage_dir: Path,
-    settings_dict: dict,
-    profile: str,
-    users: int | None,
-    run_time: float | None,
-    expected_seconds: float,
-    processes: int,
-    server_workers: int,
-    server_threads: int,
-    password: str,
-    think_time_scale: float,
-    writer_weight: int,
-    progress: Callable[[str], None],
-) -> dict:
-    """Serve `stage` on a copy of the database, run the profile, return its figures."""
-    stage_dir.mkdir(parents=True, exist_ok=True)
-    with databases.clone(settings_dict, stage_dir) as database_url:
-        with serve(
-            stage,
-            env={"DATABASE_URL": database_url},
-            workers=server_workers,
-            threads=server_threads,
-            log_path=stage_dir / "server.log",
-        ) as url:
-            started_from = _health(url)
-            single_requests = _probe(url)
-            _run_locust(
-                url,
-                stage_dir=stage_dir,
-                profile=profile,
-                users=users,
-                run_time=run_time,
-                expected_seconds=expected_seconds,
-                processes=processes,
-                password=password,
-                think_time_scale=think_time_scale,
-                writer_weight=writer_weight,
-                progress=progress,
-            )
-            ended_with = _health(url)
-    samples = report.load_samples(stage_dir)
-    result = report.summarize(samples)
-    result["started_from"] = started_from
-    result["single_requests"] = single_requests
-    result["writes"] = report.audit_writes(samples, before=started_from, after=ended_with)
-    return result
-
-
-def _health(url: str) -> dict:
-    with urllib.request.urlopen(f"{url}/api/health/", timeout=30) as response:
-        data = json.loads(response.read())
-    return {key: data[key] for key in ("posts", "comments", "seeded_users")}
-
+from . import databases, locust_process, probe, profiles, samples, stats
+from .server import serve
 
 # One anonymous request each, on the idle server before the load: what a reader sees
 # with `curl -i`, for the walkthrough's "measure first" step.
 PROBED = ("/api/posts/", "/api/comments/")
+# What /api/health/ counts before and after a run, for the writes audit.
+COUNTED = ("posts", "comments", "seeded_users")
+# When the profile ends, let each user's request in flight finish rather than cutting
+# it off: a write the server completes after its client was killed would be a row with
+# no 201, and the writes audit would call it lost.
+STOP_TIMEOUT_SECONDS = 60
 
 
-def _probe(url: str) -> dict:
-    """Time one request per PROBED path; keep its Server-Timing and size."""
-    figures = {}
-    for path in PROBED:
-        start = time.perf_counter()
-        with urllib.request.urlopen(f"{url}{path}", timeout=120) as response:
-            size = len(response.read())
-            timing = response.headers.get("Server-Timing", "")
-        match = re.match(r'db;dur=([\d.]+);desc="(\d+) queries"', timing)
-        figures[f"GET {path}"] = {
-            "ms": round((time.perf_counter() - start) * 1000, 1),
-            "db_ms": float(match.group(1)) if match else None,
-            "queries": int(match.group(2)) if match else None,
-            "bytes": size,
-        }
-    return figures
+@dataclass(frozen=True)
+class RunSettings:
+    """How to replay: the options of `manage.py replay`, checked, for every stage."""
+
+    stages: tuple[str, ...]
+    profile: profiles.Profile  # rescaled by `users` and `run_time`
+    users: int | None  # the --users override, if given
+    run_time: float | None  # the --run-time override, if given
+    think_time_scale: float
+    writer_weight: int
+    processes: int  # Locust worker processes; 0 for one process
+    server_workers: int
+    server_threads: int
+    password: str
+    max_fail_ratio: float | None
+    max_p95: float | None
+
+    @classmethod
+    def from_options(cls, options: dict) -> "RunSettings":
+        """The settings from `replay`'s parsed options, one per field (their types have
+        checked them); the profile rescaled by the overrides."""
+        given = {field.name: options[field.name] for field in fields(cls)}
+        profile = profiles.build(
+            options["profile"], users=options["users"], run_time=options["run_time"]
+        )
+        return cls(**{**given, "stages": tuple(options["stages"]), "profile": profile})
+
+    def command_line(self) -> str:
+        """The command that asks for this run, as the report quotes it."""
+        parts = [
+            "python manage.py replay",
+            f"--stages {','.join(self.stages)}",
+            f"--profile {self.profile.name}",
+        ]
+        if self.think_time_scale != 1:
+            parts.append(f"--think-time-scale {self.think_time_scale:g}")
+        if self.writer_weight != 1:
+            parts.append(f"--writer-weight {self.writer_weight}")
+        for name in ("users", "run_time", "processes", "max_fail_ratio", "max_p95"):
+            if value := getattr(self, name):
+                parts.append(f"--{name.replace('_', '-')} {value:g}")
+        return " ".join(parts)
 
 
-def _run_locust(
-    url,
-    *,
-    stage_dir,
-    profile,
-    users,
-    run_time,
-    expected_seconds,
-    processes,
-    password,
-    think_time_scale,
-    writer_weight,
-    progress,
-):
-    options = {
-        "--locustfile": str(BASE_DIR / "locustfile.py"),
-        "--host": url,
-        "--csv": str(stage_dir / "locust"),
-        "--html": str(stage_dir / "locust.html"),
-        "--seed-password": password,
-        "--think-time-scale": str(think_time_scale),
-        "--writer-weight": str(writer_weight),
+def run_stage(
+    stage: str, run: RunSettings, *, stage_dir: Path, progress: Callable[[str], None]
+) -> dict:
+    """Serve `stage` on a copy of the database, run the profile, return its figures."""
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    with databases.clone(stage_dir) as database_url:
+        with serve(
+            stage,
+            env={"DATABASE_URL": database_url},
+            workers=run.server_workers,
+            threads=run.server_threads,
+            log_path=stage_dir / "server.log",
+        ) as url:
+            started_from = _counts(url)
+            single_requests = probe.single_requests(url, PROBED)
+            locust_process.run(
+                _locust_command(url, run, stage_dir),
+                env=_locust_environment(run, stage_dir),
+                log_path=stage_dir / "locust.log",
+                expected_seconds=run.profile.run_time,
+                progress=progress,
+            )
+            ended_with = _counts(url)
+    recorded = samples.load(stage_dir)
+    result = stats.summarize(recorded)
+    result["started_from"] = started_from
+    result["single_requests"] = single_requests
+    result["writes"] = stats.audit_writes(recorded, before=started_from, after=ended_with)
+    return result
+
+
+def _counts(url: str) -> dict:
+    health = probe.health(url)
+    return {key: health[key] for key in COUNTED}
+
+
+def _locust_command(url: str, run: RunSettings, stage_dir: Path) -> list[str]:
+    # Users, spawn rate and run time come from the profile's shape (LOAD_PROFILE).
+    return locust_process.command(
+        host=url,
+        processes=run.processes,
+        csv_prefix=stage_dir / "locust",
+        html=stage_dir / "locust.html",
+        stop_timeout=STOP_TIMEOUT_SECONDS,
         # Failed requests are counted in the report; a non-zero exit means Locust broke.
-        "--exit-code-on-error": "0",
-        # When the profile ends, let each user's request in flight finish rather than
-        # cutting it off: a write the server completes after its client was killed would
-        # be a row with no 201, and the writes audit would call it lost.
-        "--stop-timeout": "60",
-    }
-    command = [sys.executable, "-m", "locust", "--headless", "--only-summary"]
-    for option, value in options.items():
-        command += [option, value]
-    if processes:
-        command += ["--processes", str(processes)]
-    env = {
-        **os.environ,
-        "LOAD_PROFILE": profile,
-        "LOAD_SAMPLES_DIR": str(stage_dir),
-    }
+        exit_code_on_error=0,
+        options={
+            "--seed-password": run.password,
+            "--think-time-scale": run.think_time_scale,
+            "--writer-weight": run.writer_weight,
+        },
+    )
+
+
+def _locust_environment(run: RunSettings, stage_dir: Path) -> dict[str, str]:
+    """This environment, with the profile for the locustfile's shape (profiles.py) and
+    the folder for its samples (samples.py)."""
+    env = {**os.environ, "LOAD_PROFILE": run.profile.name, "LOAD_SAMPLES_DIR": str(stage_dir)}
     env.pop("LOAD_USERS", None)
     env.pop("LOAD_RUN_TIME", None)
-    if users:
-        env["LOAD_USERS"] = str(users)
-    if run_time:
-        env["LOAD_RUN_TIME"] = str(run_time)
-    with (stage_dir / "locust.log").open("w") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        stop_watching = threading.Event()
-        watcher = threading.Thread(
-            target=_watch,
-            args=(
-                stage_dir / "locust_stats_history.csv",
-                expected_seconds,
-                progress,
-                stop_watching,
-            ),
-            daemon=True,
-        )
-        watcher.start()
-        try:
-            # A slow stage can overrun the profile by its slowest request; then give up.
-            process.wait(timeout=expected_seconds + 120)
-        except subprocess.TimeoutExpired:
-            raise LoadRunError(
-                f"Locust did not finish within {expected_seconds + 120:.0f} s"
-            ) from None
-        finally:
-            stop_watching.set()
-            watcher.join()
-            # Locust and any worker processes it forked (--processes).
-            stop_group(process, signal.SIGTERM)
-    if process.returncode != 0:
-        tail = (stage_dir / "locust.log").read_text().splitlines()[-15:]
-        raise LoadRunError(f"Locust exited with {process.returncode}:\n" + "\n".join(tail))
-
-
-def _watch(history: Path, expected_seconds: float, progress, stop: threading.Event):
-    """Report elapsed time, users and current RPS every few seconds while Locust runs."""
-    started = time.monotonic()
-    while not stop.wait(5):
-        line = _last_aggregated(history)
-        elapsed = time.monotonic() - started
-        if line:
-            progress(
-                f"{elapsed:4.0f}/{expected_seconds:.0f} s  {line['User Count']:>4} users  "
-                f"{float(line['Requests/s']):7.1f} rps  {line['Total Failure Count']} failures"
-            )
-
-
-def _last_aggregated(history: Path) -> dict | None:
-    try:
-        with history.open() as rows:
-            last = None
-            for row in csv.DictReader(rows):
-                if row.get("Name") == "Aggregated":
-                    last = row
-            return last
-    except (FileNotFoundError, csv.Error):
-        return None
+    if run.users:
+        env["LOAD_USERS"] = str(run.users)
+    if run.run_time:
+        env["LOAD_RUN_TIME"] = str(run.run_time)
+    return env

@@ -1,6 +1,7 @@
 """Serve one stage with gunicorn on 127.0.0.1, wait until it is ready, and always stop it."""
 
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -14,6 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def gunicorn_setting(name: str):
+    """A setting of gunicorn.conf.py (`workers`, `threads`, ...), read as gunicorn reads
+    it: the one place the server's defaults are decided."""
+    return runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))[name]
 
 
 class ServerError(Exception):

@@ -1,6 +1,8 @@
 """Response headers that let load tools and readers see what a request cost, and at which stage."""
 
+import re
 import time
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -48,3 +50,44 @@ class StageHeaderMiddleware:
         response = self.get_response(request)
         response["X-Stage"] = settings.STAGE
         return response
+
+
+class ServerTiming(NamedTuple):
+    """A `Server-Timing` header read back: each metric's parameters (`dur`, `desc`), by
+    metric name. `db_ms` and `queries` read the `db` metric ServerTimingMiddleware writes."""
+
+    metrics: dict[str, dict[str, str]]
+
+    @property
+    def db_ms(self) -> float | None:
+        try:
+            return float(self.metrics["db"]["dur"])
+        except (KeyError, ValueError):
+            return None
+
+    @property
+    def queries(self) -> int | None:
+        match = re.fullmatch(r"(\d+) queries", self.metrics.get("db", {}).get("desc", ""))
+        return int(match.group(1)) if match else None
+
+
+# The header's grammar (W3C Server Timing): metrics separated by commas, each a name and
+# `;param=value` pairs, a value a token or a quoted string (which may hold a comma).
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_PARAM = rf'\s*;\s*({_TOKEN})\s*=\s*({_TOKEN}|"(?:[^"\\]|\\.)*")'
+_METRIC = re.compile(rf"\s*({_TOKEN})((?:{_PARAM})*)\s*(?:,|$)")
+
+
+def parse(header: str | None) -> ServerTiming:
+    """Read a `Server-Timing` header, this middleware's metric and any other beside it.
+
+    `parse('db;dur=1.5;desc="3 queries"')` has `db_ms` 1.5 and `queries` 3. A missing
+    header, or one without a `db` metric, gives None for both.
+    """
+    metrics = {}
+    for metric in _METRIC.finditer(header or ""):
+        metrics[metric.group(1)] = {
+            name: re.sub(r"\\(.)", r"\1", value[1:-1]) if value.startswith('"') else value
+            for name, value in re.findall(_PARAM, metric.group(2))
+        }
+    return ServerTiming(metrics)

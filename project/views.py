@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from blog.models import Comment, Post
-from seed.builders import seeded_users
+from seed.accounts import seeded_users
 from stages import STAGES
 
 

@@ -35,10 +35,7 @@ from django.utils import timezone
 from faker import Faker
 
 from blog.models import Comment, Post
-
-# Seeded accounts are user1 ... userN; nothing else is ever deleted by --reset.
-SEEDED_USERNAME_PREFIX = "user"
-SEEDED_USERNAME_REGEX = rf"^{SEEDED_USERNAME_PREFIX}[0-9]+$"
+from seed.accounts import seeded_users, username
 
 # Pools large enough that repeats are rare on a page, small enough to fill in well
 # under a second. A body is two to four paragraphs drawn from the pool.
@@ -55,11 +52,6 @@ HISTORY = timedelta(days=365)
 SQLITE_CACHE_KIB = 64 * 1024
 
 Progress = Callable[[int], None]
-
-
-def seeded_users():
-    """The accounts the seeder creates and a load test logs in as."""
-    return get_user_model().objects.filter(username__regex=SEEDED_USERNAME_REGEX)
 
 
 def seed_data_reset() -> dict[str, int]:
@@ -130,7 +122,7 @@ def users_ensure(*, count: int, password: str, batch_size: int) -> list[int]:
     Returns their ids in username order (index 0 is user1).
     """
     User = get_user_model()
-    usernames = [f"{SEEDED_USERNAME_PREFIX}{i}" for i in range(1, count + 1)]
+    usernames = [username(i) for i in range(1, count + 1)]
     hashed = make_password(password)  # once: hashing is deliberately slow
     existing = (
         set(User.objects.filter(username__in=usernames).values_list("username", flat=True))

@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from blog.models import Comment, Post
-from loadtest.databases import maintenance_connection, postgres_url
+from loadtest import databases
 from stages import STAGES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -144,24 +144,7 @@ def live_database_url(tmp_path):
     Live servers cannot use the test database: its rows live in a transaction that
     is never committed.
     """
-    settings_dict = django_settings.DATABASES["default"]
-    if settings_dict["ENGINE"].endswith("postgresql"):
-        name = f"live_{uuid.uuid4().hex[:12]}"
-        with maintenance_connection(settings_dict) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        url = postgres_url(settings_dict, name)
-    else:
-        name = None
-        url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
-    try:
-        for command in (
-            ["migrate", "-v0"],
-            ["seed_posts", "--users", "3", "--posts", "30", "--comments", "30", "-v0"],
-        ):
-            result = manage(*command, database_url=url)
-            assert result.returncode == 0, result.stderr
+    name = f"live_{uuid.uuid4().hex[:12]}"
+    with databases.empty(name, server=databases.project_server(), folder=tmp_path) as url:
+        databases.populate(url, users=3, posts=30, comments=30, timeout=120)
         yield url
-    finally:
-        if name:
-            with maintenance_connection(settings_dict) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -10,8 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
-from loadtest import depth
-from loadtest.databases import maintenance_connection, postgres_url
+from loadtest import databases, depth, depth_report
 from stages import EXPECTED_QUERIES
 from tests.conftest import manage
 
@@ -22,7 +21,7 @@ DATABASE = "postgresql" if ON_POSTGRESQL else "sqlite"
 
 def scratch_databases() -> set[str]:
     """The scratch PostgreSQL databases a run at SIZES would create (any process's)."""
-    with maintenance_connection(django_settings.DATABASES["default"]) as admin:
+    with databases.admin(databases.project_server()) as admin:
         names = admin.execute("SELECT datname FROM pg_database").fetchall()
     return {
         name
@@ -37,12 +36,9 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("pagination") / "report"
     # SQLite scratch files go into this temporary folder, to check that none is left.
     scratch = tmp_path_factory.mktemp("scratch")
-    settings_dict = django_settings.DATABASES["default"]
     # The command's own database is never used; it must not be the repo's db.sqlite3.
     database_url = (
-        postgres_url(settings_dict, settings_dict["NAME"])
-        if ON_POSTGRESQL
-        else f"sqlite:///{scratch / 'unused.sqlite3'}"
+        databases.project_server() if ON_POSTGRESQL else f"sqlite:///{scratch / 'unused.sqlite3'}"
     )
     os.environ["TMPDIR"], previous = str(scratch), os.environ.get("TMPDIR")
     try:
@@ -179,7 +175,7 @@ class TestGoal:
         verdict = depth.goal({"cursor": {"deep page": 1.0}}, [5_000, 1_000_000])
 
         assert verdict["met"] is None
-        assert "goal not checked" in depth.goal_line(verdict, [5_000, 1_000_000])
+        assert "goal not checked" in depth_report.goal_line(verdict, [5_000, 1_000_000])
 
 
 class TestGuard:
@@ -231,8 +227,8 @@ class TestInput:
 
     def test_an_unreachable_postgresql_is_a_clear_error(self, monkeypatch, tmp_path):
         # Port 1 on 127.0.0.1: nothing listens there, the connection is refused at once.
-        unreachable = dj_database_url.parse("postgres://postgres@127.0.0.1:1/postgres")
-        monkeypatch.setattr(depth, "postgres_server", lambda settings_dict: unreachable)
+        unreachable = "postgres://postgres@127.0.0.1:1/postgres"
+        monkeypatch.setattr(depth, "postgres_server", lambda database_url: unreachable)
 
         with pytest.raises(CommandError, match="Cannot reach PostgreSQL at 127.0.0.1:1"):
             call_command(
@@ -249,9 +245,9 @@ class TestInput:
 
 class TestPostgresqlServer:
     def test_the_projects_own_server_when_it_is_postgresql(self):
-        own = dj_database_url.parse("postgres://app:secret@db.internal:6543/blog")
+        own = "postgres://app:secret@db.internal:6543/blog?sslmode=require"
 
-        server = depth.postgres_server(own)
+        server = dj_database_url.parse(depth.postgres_server(own))
 
         assert (server["USER"], server["PASSWORD"], server["HOST"], server["PORT"]) == (
             "app",
@@ -260,7 +256,14 @@ class TestPostgresqlServer:
             6543,
         )
 
+    def test_its_options_carry_over_to_every_database_made_on_it(self):
+        own = "postgres://app:secret@db.internal:6543/blog?sslmode=require"
+
+        scratch = databases.with_name(depth.postgres_server(own), "depth_1_5000")
+
+        assert scratch == "postgres://app:secret@db.internal:6543/depth_1_5000?sslmode=require"
+
     def test_the_local_default_when_the_project_uses_sqlite(self):
-        server = depth.postgres_server(dj_database_url.parse("sqlite:///db.sqlite3"))
+        server = dj_database_url.parse(depth.postgres_server("sqlite:///db.sqlite3"))
 
         assert (server["USER"], server["HOST"], server["PORT"]) == ("postgres", "127.0.0.1", 5432)

@@ -1,4 +1,5 @@
 """The walkthrough cannot drift: its code, diffs and figures are the repository's own."""
+
 import importlib.util
 import json
 import re

@@ -1,4 +1,5 @@
 """Claims the walkthrough makes about the ORM and DRF, proven here (the docs include these)."""
+
 import pytest
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.test import APIRequestFactory
@@ -30,7 +31,9 @@ class TestPrefetchRelated:
             make_comments(2, post=post)
 
         with django_assert_num_queries(2):  # the posts, then WHERE post_id IN (...)
-            counts = [len(post.comments.all()) for post in Post.objects.prefetch_related("comments")]
+            counts = [
+                len(post.comments.all()) for post in Post.objects.prefetch_related("comments")
+            ]
 
         assert counts == [2] * 5
 

@@ -9,38 +9,21 @@ import time
 from io import StringIO
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
-from loadtest import profiles
-from loadtest.databases import maintenance_connection
-from loadtest.report import LOGIN
+from loadtest import databases, locust_process, profiles
+from loadtest.endpoints import JOURNEYS as ENDPOINTS
+from loadtest.endpoints import LOGIN
+from loadtest.samples import load as samples_in
 from loadtest.server import serve
 from tests.conftest import BASE_DIR, manage
 
-ENDPOINTS = {
-    "POST /api/auth/token/",
-    "GET /api/posts/",
-    "POST /api/posts/",
-    "GET /api/posts/[id]/",
-    "GET /api/posts/[id]/comments/",
-    "POST /api/posts/[id]/comments/",
-    "GET /api/comments/",
-}
 
-
-def samples_in(folder):
-    return [
-        json.loads(line)
-        for path in folder.glob("samples-*.jsonl")
-        for line in path.read_text().splitlines()
-    ]
-
-
-def locust(*args, env=None):
-    """Run the real locustfile headless with `args`; `env` adds to the environment."""
+def locust(env=None, **options):
+    """Run the real locustfile headless with `options` (see locust_process.command);
+    `env` adds to the environment."""
     return subprocess.run(
-        [sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", *args],
+        locust_process.command(**options),
         cwd=BASE_DIR,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -57,10 +40,13 @@ class TestLocustfile:
         and walks every journey."""
         with serve("paginated", env={"DATABASE_URL": live_database_url}) as url:
             result = locust(
-                "--host", url, "-u", "6", "-r", "6", "-t", "6s",
-                "--think-time-scale", "0.05", "--only-summary",
+                host=url,
+                users=6,
+                spawn_rate=6,
+                run_time=6,
+                options={"--think-time-scale": 0.05},
                 env={"LOAD_SAMPLES_DIR": str(tmp_path)},
-            )  # fmt: skip
+            )
 
         samples = samples_in(tmp_path)
         assert result.returncode == 0, result.stderr[-2000:]
@@ -74,10 +60,13 @@ class TestLocustfile:
     ):
         with serve("paginated", env={"DATABASE_URL": live_database_url}) as url:
             result = locust(
-                "--host", url, "-u", "2", "-r", "2", "-t", "3s",
-                "--seed-password", "wrong", "--only-summary",
+                host=url,
+                users=2,
+                spawn_rate=2,
+                run_time=3,
+                options={"--seed-password": "wrong"},
                 env={"LOAD_SAMPLES_DIR": str(tmp_path)},
-            )  # fmt: skip
+            )
 
         samples = samples_in(tmp_path)
         assert [s[2] for s in samples] == [LOGIN, LOGIN]  # nothing after a failed login
@@ -214,10 +203,10 @@ class TestReplayInput:
 
 def replay_copies_left() -> list[str]:
     """PostgreSQL databases replay made and did not drop (none on SQLite runs)."""
-    settings_dict = django_settings.DATABASES["default"]
-    if not settings_dict["ENGINE"].endswith("postgresql"):
+    server = databases.project_server()
+    if server is None:
         return []
-    with maintenance_connection(settings_dict) as admin:
+    with databases.admin(server) as admin:
         rows = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE '%_replay_%'")
         return [name for (name,) in rows]
 

@@ -4,28 +4,29 @@ import json
 
 import pytest
 
-from loadtest import report
-from loadtest.report import LOGIN
+from loadtest import report, stats
+from loadtest.endpoints import LOGIN
+from loadtest.samples import Sample
 
 
 def sample(start, ms, name="GET /api/posts/", status=200, failed=False, queries=2):
-    return [start, ms, name, status, failed, queries]
+    return Sample(start, ms, name, status, failed, queries)
 
 
 class TestPercentile:
     def test_nearest_rank(self):
         values = sorted(range(1, 101))
 
-        assert report.percentile(values, 50) == 50
-        assert report.percentile(values, 95) == 95
-        assert report.percentile(values, 99) == 99
-        assert report.percentile(values, 100) == 100
+        assert stats.percentile(values, 50) == 50
+        assert stats.percentile(values, 95) == 95
+        assert stats.percentile(values, 99) == 99
+        assert stats.percentile(values, 100) == 100
 
     def test_one_value_is_every_percentile(self):
-        assert report.percentile([7.0], 50) == report.percentile([7.0], 99) == 7.0
+        assert stats.percentile([7.0], 50) == stats.percentile([7.0], 99) == 7.0
 
     def test_no_values_no_percentile(self):
-        assert report.percentile([], 95) is None
+        assert stats.percentile([], 95) is None
 
 
 class TestSummarize:
@@ -38,7 +39,7 @@ class TestSummarize:
             sample(10.0, 20),  # the run ends at 10.02 s
         ]
 
-        summary = report.summarize(samples)
+        summary = stats.summarize(samples)
 
         lists = summary["endpoints"]["GET /api/posts/"]
         assert lists["requests"] == 3
@@ -52,7 +53,7 @@ class TestSummarize:
         """A slow request that began during the burst is slow on its own account."""
         samples = [sample(0.0, 1000, LOGIN), sample(0.5, 9000), sample(5.0, 5)]
 
-        summary = report.summarize(samples)
+        summary = stats.summarize(samples)
 
         assert summary["endpoints"]["GET /api/posts/"]["requests"] == 2
         assert summary["set_apart_during_logins"] == 0
@@ -60,7 +61,7 @@ class TestSummarize:
     def test_a_request_that_starts_after_a_login_ends_counts(self):
         samples = [sample(0.0, 1000, LOGIN), sample(1.0, 5), sample(5.0, 5)]
 
-        summary = report.summarize(samples)
+        summary = stats.summarize(samples)
 
         assert summary["endpoints"]["GET /api/posts/"]["requests"] == 2
         assert summary["set_apart_during_logins"] == 0
@@ -72,7 +73,7 @@ class TestSummarize:
             sample(2, 5, status=500, failed=True, queries=None),
         ]
 
-        summary = report.summarize(samples)
+        summary = stats.summarize(samples)
 
         figures = summary["endpoints"]["GET /api/posts/"]
         assert figures["failures"] == 1
@@ -80,7 +81,7 @@ class TestSummarize:
         assert summary["fail_ratio"] == pytest.approx(1 / 3, abs=0.001)
 
     def test_no_samples_is_an_empty_summary(self):
-        assert report.summarize([])["requests"] == 0
+        assert stats.summarize([])["requests"] == 0
 
 
 class TestComparison:
@@ -102,7 +103,7 @@ class TestComparison:
     def test_each_stage_is_compared_with_the_one_before(self):
         stages = self.stages()
 
-        report.add_ratios(stages)
+        stats.add_ratios(stages)
 
         assert stages["naive"]["endpoints"]["GET /api/posts/"]["vs_previous"] is None
         assert stages["paginated"]["endpoints"]["GET /api/posts/"]["vs_previous"] == {
@@ -111,7 +112,7 @@ class TestComparison:
         }
 
     def test_thresholds_name_what_broke_them_and_spare_the_login_row(self):
-        found = report.breaches(self.stages(), max_fail_ratio=0.01, max_p95=500)
+        found = stats.breaches(self.stages(), max_fail_ratio=0.01, max_p95=500)
 
         assert found == [
             "naive: GET /api/posts/ p95 1000 ms (--max-p95 500)",
@@ -119,15 +120,15 @@ class TestComparison:
         ]
 
     def test_no_thresholds_no_breaches(self):
-        assert report.breaches(self.stages()) == []
+        assert stats.breaches(self.stages()) == []
 
 
 def test_write_makes_the_json_the_markdown_and_the_chart(tmp_path):
     stages = {
-        name: report.summarize([sample(0, 300, LOGIN), sample(1, ms), sample(2, ms * 2)])
+        name: stats.summarize([sample(0, 300, LOGIN), sample(1, ms), sample(2, ms * 2)])
         for name, ms in (("naive", 900.0), ("paginated", 9.0))
     }
-    report.add_ratios(stages)
+    stats.add_ratios(stages)
     data = {
         "command": "python manage.py replay",
         "stages": stages,
@@ -175,7 +176,7 @@ class TestWritesAudit:
             sample(3, 5, "POST /api/posts/", status=400, failed=True),
         ]
 
-        audit = report.audit_writes(
+        audit = stats.audit_writes(
             samples, before={"posts": 10, "comments": 5}, after={"posts": 12, "comments": 6}
         )
 
@@ -189,10 +190,10 @@ class TestWritesAudit:
     def test_a_lost_write_or_a_5xx_fails_the_audit_and_is_a_breach(self):
         samples = [sample(0, 5, "POST /api/posts/", status=201), sample(1, 5, status=503)]
 
-        audit = report.audit_writes(
+        audit = stats.audit_writes(
             samples, before={"posts": 10, "comments": 5}, after={"posts": 10, "comments": 5}
         )
-        found = report.breaches({"naive": {"endpoints": {}, "fail_ratio": 0.0, "writes": audit}})
+        found = stats.breaches({"naive": {"endpoints": {}, "fail_ratio": 0.0, "writes": audit}})
 
         assert audit["ok"] is False and audit["5xx"] == 1
         assert found == [

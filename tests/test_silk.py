@@ -1,4 +1,5 @@
 """django-silk: on only with DJANGO_SILK=1, and never on a measured server."""
+
 import urllib.request
 from io import StringIO
 

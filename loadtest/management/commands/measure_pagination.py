@@ -1,52 +1,18 @@
-import argparse
 import os
-import platform
 import time
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from loadtest import depth
-from loadtest.management.commands.replay import stage_list
+from loadtest import databases, depth, depth_report, environment
+from loadtest.arguments import paged_stage_list, positive_int, size_list
 from loadtest.server import BASE_DIR, ServerError
-from seed.management.commands.seed_posts import positive_int
 
-# The stages whose lists come a page at a time, so that there is a deep page to time.
-PAGED_STAGES = ("paginated", "cursor")
 DEFAULT_SIZES = [5_000, 100_000, 1_000_000]
-
-
-def size_list(value: str) -> list[int]:
-    sizes = set()
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        try:
-            size = int(item)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{item!r} is not a whole number of posts") from None
-        if size <= depth.PAGE_SIZE:
-            raise argparse.ArgumentTypeError(
-                f"{size} posts fit on one page; a deep page needs at least "
-                f"{depth.PAGE_SIZE + 1} posts"
-            )
-        sizes.add(size)
-    if not sizes:
-        raise argparse.ArgumentTypeError("no size given, e.g. 5000,100000")
-    return sorted(sizes)
-
-
-def paged_stage_list(value: str) -> list[str]:
-    names = stage_list(value)
-    unpaged = [name for name in names if name not in PAGED_STAGES]
-    if unpaged:
-        raise argparse.ArgumentTypeError(
-            f"stage {', '.join(map(repr, unpaged))} serves every row at once, with no deep "
-            f"page to measure; use {', '.join(PAGED_STAGES)}"
-        )
-    return list(dict.fromkeys(names))
 
 
 class Command(BaseCommand):
@@ -71,8 +37,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--stages",
             type=paged_stage_list,
-            default=list(PAGED_STAGES),
-            help=f"Comma-separated stages to measure (default: {','.join(PAGED_STAGES)}; "
+            default=list(depth.PAGED_STAGES),
+            help=f"Comma-separated stages to measure (default: {','.join(depth.PAGED_STAGES)}; "
             "the goal compares the two).",
         )
         parser.add_argument(
@@ -102,15 +68,15 @@ class Command(BaseCommand):
         sizes, stages, kind = options["sizes"], options["stages"], options["database"]
         out = self.report_folder(options["out"])
         server = (
-            depth.postgres_server(settings.DATABASES["default"]) if kind == "postgresql" else None
+            depth.postgres_server(os.environ.get("DATABASE_URL")) if kind == "postgresql" else None
         )
-        environment = self.environment(kind, server, options["requests"])
+        facts = self.environment(server, options["requests"])
         results = {stage: {page: {} for page in depth.PAGE_KINDS} for stage in stages}
         deep_pages, seconds = {}, {}
         started = time.monotonic()
         self.stdout.write(
             f"Measuring {', '.join(stages)} at {', '.join(f'{s:,}' for s in sizes)} posts "
-            f"on {environment['database']}. Report: {out}"
+            f"on {facts['database']}. Report: {out}"
         )
         try:
             for number, size in enumerate(sizes, 1):
@@ -133,28 +99,33 @@ class Command(BaseCommand):
                 "Interrupted: servers stopped and scratch databases dropped; no report written.",
                 returncode=130,
             ) from None
-        except (depth.DepthError, ServerError, psycopg.Error) as error:
+        except (
+            depth.DepthError,
+            ServerError,
+            databases.DatabaseSetupError,
+            psycopg.Error,
+        ) as error:
             raise CommandError(
                 f"At {size:,} posts: {error}\nServers stopped and scratch databases "
                 "dropped; no report written."
             ) from None
-        environment["load_average_end"] = self.load_average()
+        facts["load_average_end"] = environment.load_average()
         ratios = depth.growth(results, sizes)
         verdict = depth.goal(ratios, sizes)
         report = {
             "sizes": sizes,
             "database": kind,
             "command": self.command_line(options),
-            "environment": environment,
+            "environment": facts,
             "results": results,
             "growth_p95": ratios,
             "goal": verdict,
             "deep_pages": deep_pages,
             "seconds": {"per_size": seconds, "total": round(time.monotonic() - started, 1)},
         }
-        depth.write(out, report)
-        self.stdout.write("\n" + depth.tables(report) + "\n")
-        line = depth.goal_line(verdict, sizes)
+        depth_report.write(out, report)
+        self.stdout.write("\n" + depth_report.tables(report) + "\n")
+        line = depth_report.goal_line(verdict, sizes)
         self.stdout.write(self.style.SUCCESS(line) if verdict["met"] else self.style.WARNING(line))
         self.stdout.write(f"Report: {out / 'report.md'} ({report['seconds']['total']:.0f} s)")
 
@@ -164,20 +135,19 @@ class Command(BaseCommand):
             raise CommandError(f"{out} is not an empty folder; choose another --out.")
         return out
 
-    def environment(self, kind: str, server: dict | None, requests: int) -> dict:
+    def environment(self, server: str | None, requests: int) -> dict:
         try:
-            database = depth.database_version(kind, server)
+            database = environment.database_version(server)
         except psycopg.OperationalError as error:
+            where = urlsplit(server)
             raise CommandError(
-                f"Cannot reach PostgreSQL at {server.get('HOST') or 'localhost'}:"
-                f"{server.get('PORT') or 5432} as {server.get('USER') or 'the OS user'}: "
+                f"Cannot reach PostgreSQL at {where.hostname or 'localhost'}:"
+                f"{where.port or 5432} as {where.username or 'the OS user'}: "
                 f"{str(error).strip()}"
             ) from None
         return {
-            "cpu_count": os.cpu_count(),
-            "load_average_start": self.load_average(),
-            "python": platform.python_version(),
-            "django": version("django"),
+            **environment.machine(),
+            "load_average_start": environment.load_average(),
             "gunicorn": version("gunicorn"),
             "database": database,
             "server": "1 worker x 1 thread",
@@ -186,10 +156,6 @@ class Command(BaseCommand):
             "requests_per_measurement": requests,
             "warmup_requests": depth.WARMUP_REQUESTS,
         }
-
-    def load_average(self) -> str:
-        """The 1, 5 and 15 minute load averages: how busy the machine was around the run."""
-        return " / ".join(f"{load:.2f}" for load in os.getloadavg())
 
     def command_line(self, options) -> str:
         return (

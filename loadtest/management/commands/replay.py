@@ -1,7 +1,3 @@
-import argparse
-import os
-import platform
-import sqlite3
 import time
 from datetime import datetime
 from importlib.metadata import version
@@ -9,72 +5,25 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
 from blog.models import Comment, Post
-from loadtest import profiles, report
-from loadtest.databases import CloneError
-from loadtest.replay import LoadRunError, run_stage
-from loadtest.server import BASE_DIR, ServerError
-from seed.builders import seeded_users
-from seed.management.commands.seed_posts import DEFAULT_PASSWORD, non_negative_int, positive_int
+from loadtest import databases, environment, profiles, report, stats
+from loadtest.arguments import (
+    duration,
+    milliseconds,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    profile_name,
+    ratio,
+    stage_list,
+)
+from loadtest.databases import DatabaseSetupError
+from loadtest.locust_process import LoadRunError
+from loadtest.replay import RunSettings, run_stage
+from loadtest.server import BASE_DIR, ServerError, gunicorn_setting
+from seed.accounts import DEFAULT_PASSWORD, seeded_users
 from stages import STAGES
-
-
-def stage_list(value: str) -> list[str]:
-    names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = [name for name in names if name not in STAGES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown stage {', '.join(map(repr, unknown)) or '(none given)'}; "
-            f"valid stages: {', '.join(STAGES)}"
-        )
-    return names
-
-
-def profile_name(value: str) -> str:
-    if value not in profiles.PROFILES:
-        raise argparse.ArgumentTypeError(
-            f"unknown profile {value!r}; profiles: {', '.join(profiles.PROFILES)}"
-        )
-    return value
-
-
-def duration(value: str) -> float:
-    try:
-        return profiles.parse_duration(value)
-    except profiles.ProfileError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def ratio(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not 0 <= number <= 1:
-        raise argparse.ArgumentTypeError("must be between 0 and 1, e.g. 0.01 for 1 %")
-    return number
-
-
-def non_negative_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return number
-
-
-def milliseconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of milliseconds") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError("must be more than 0 ms")
-    return number
 
 
 class Command(BaseCommand):
@@ -138,14 +87,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--server-workers",
             type=positive_int,
-            default=os.cpu_count() or 1,
-            help="gunicorn worker processes (default: the CPU count, %(default)s).",
+            default=gunicorn_setting("workers"),
+            help="gunicorn worker processes (default: gunicorn.conf.py's, %(default)s).",
         )
         parser.add_argument(
             "--server-threads",
             type=positive_int,
-            default=4,
-            help="Threads per gunicorn worker (default: %(default)s).",
+            default=gunicorn_setting("threads"),
+            help="Threads per gunicorn worker (default: gunicorn.conf.py's, %(default)s).",
         )
         parser.add_argument(
             "--password",
@@ -170,38 +119,25 @@ class Command(BaseCommand):
                 "DJANGO_SILK=1 is set: silk records every request and query, and its own "
                 "overhead would be measured instead of the stages'. Unset it to replay."
             )
-        stages = options["stages"]
-        profile = profiles.build(
-            options["profile"], users=options["users"], run_time=options["run_time"]
-        )
+        run = RunSettings.from_options(options)
         dataset = self.dataset()
         out = self.report_folder(options["out"])
-        environment = self.environment(options)
+        machine = self.environment(run)
         results = {}
         started = time.monotonic()
         self.stdout.write(
-            f"Replaying profile '{options['profile']}' (up to {profile.peak_users} users, "
-            f"{profile.run_time:g} s) against {len(stages)} stages on {dataset['posts']:,} "
-            f"posts, {dataset['comments']:,} comments. Report: {out}"
+            f"Replaying profile '{run.profile.name}' (up to {run.profile.peak_users} users, "
+            f"{run.profile.run_time:g} s) against {len(run.stages)} stages on "
+            f"{dataset['posts']:,} posts, {dataset['comments']:,} comments. Report: {out}"
         )
         try:
-            for number, stage in enumerate(stages, 1):
-                prefix = f"[{number}/{len(stages)}] {stage}"
+            for number, stage in enumerate(run.stages, 1):
+                prefix = f"[{number}/{len(run.stages)}] {stage}"
                 self.stdout.write(f"{prefix}: starting gunicorn on a copy of the data")
                 results[stage] = run_stage(
                     stage,
+                    run,
                     stage_dir=out / stage,
-                    settings_dict=settings.DATABASES["default"],
-                    profile=options["profile"],
-                    users=options["users"],
-                    run_time=options["run_time"],
-                    expected_seconds=profile.run_time,
-                    processes=options["processes"],
-                    server_workers=options["server_workers"],
-                    server_threads=options["server_threads"],
-                    password=options["password"],
-                    think_time_scale=options["think_time_scale"],
-                    writer_weight=options["writer_weight"],
                     progress=lambda line, prefix=prefix: self.stdout.write(f"{prefix}: {line}"),
                 )
                 self.stdout.write(
@@ -209,21 +145,20 @@ class Command(BaseCommand):
                     f"({time.monotonic() - started:.0f} s elapsed)"
                 )
         except KeyboardInterrupt:
-            self.finish(out, results, profile, options, dataset, environment)
             raise CommandError(
                 "Interrupted: servers and load stopped"
                 + (f"; the stages that finished are in {out}" if results else ""),
                 returncode=130,
             ) from None
-        except (ServerError, LoadRunError, CloneError) as error:
-            self.finish(out, results, profile, options, dataset, environment)
+        except (ServerError, LoadRunError, DatabaseSetupError) as error:
             raise CommandError(f"Stage {stage} failed: {error}") from None
-        self.finish(out, results, profile, options, dataset, environment)
+        finally:
+            # Whatever stopped the run, the stages that finished are reported.
+            if results:
+                self.write_report(out, results, run, dataset, machine)
         self.stdout.write("\n" + report.comparison_table(results) + "\n")
         self.stdout.write(self.style.SUCCESS(f"Report: {out / 'report.md'}"))
-        found = report.breaches(
-            results, max_fail_ratio=options["max_fail_ratio"], max_p95=options["max_p95"]
-        )
+        found = stats.breaches(results, max_fail_ratio=run.max_fail_ratio, max_p95=run.max_p95)
         if found:
             raise CommandError("Thresholds breached:\n  " + "\n  ".join(found))
 
@@ -247,58 +182,35 @@ class Command(BaseCommand):
         out.mkdir(parents=True, exist_ok=True)
         return out
 
-    def environment(self, options) -> dict:
-        if connection.vendor == "sqlite":
-            database = f"SQLite {sqlite3.sqlite_version}"
-        else:
-            major, minor = divmod(connection.pg_version, 10000)
-            database = f"PostgreSQL {major}.{minor}"
+    def environment(self, run: RunSettings) -> dict:
         return {
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "django": version("django"),
-            "database": database,
-            "server_workers": options["server_workers"],
-            "server_threads": options["server_threads"],
+            **environment.machine(),
+            "database": environment.database_version(databases.project_server()),
+            "server_workers": run.server_workers,
+            "server_threads": run.server_threads,
             "locust": version("locust"),
             "locust_processes": (
-                f"master + {options['processes']} workers" if options["processes"] else "1 process"
+                f"master + {run.processes} workers" if run.processes else "1 process"
             ),
             "client": "FastHttpUser",
         }
 
-    def finish(self, out, results, profile, options, dataset, environment):
-        if not results:
-            return
-        report.add_ratios(results)
+    def write_report(self, out, results, run: RunSettings, dataset, machine):
+        stats.add_ratios(results)
+        profile = run.profile
         report.write(
             out,
             {
-                "command": self.command_line(options),
+                "command": run.command_line(),
                 "stages": results,
                 "profile": {
-                    "name": options["profile"],
+                    "name": profile.name,
                     "users": profile.peak_users,
                     "run_time_s": profile.run_time,
                     "description": profile.description,
                     "steps": [[s.until, s.users, s.spawn_rate] for s in profile.steps],
                 },
                 "dataset": dataset,
-                "environment": environment,
+                "environment": machine,
             },
         )
-
-    def command_line(self, options) -> str:
-        parts = [
-            "python manage.py replay",
-            f"--stages {','.join(options['stages'])}",
-            f"--profile {options['profile']}",
-        ]
-        if options["think_time_scale"] != 1:
-            parts.append(f"--think-time-scale {options['think_time_scale']:g}")
-        if options["writer_weight"] != 1:
-            parts.append(f"--writer-weight {options['writer_weight']}")
-        for name in ("users", "run_time", "processes", "max_fail_ratio", "max_p95"):
-            if options[name]:
-                parts.append(f"--{name.replace('_', '-')} {options[name]:g}")
-        return " ".join(parts)

@@ -8,6 +8,8 @@ from faker import Faker
 from tqdm import tqdm
 
 from blog.models import Post
+from loadtest.arguments import non_negative_int, positive_int
+from seed.accounts import DEFAULT_PASSWORD
 from seed.builders import (
     bulk_load_settings,
     comments_create,
@@ -17,29 +19,11 @@ from seed.builders import (
     users_ensure,
 )
 
-DEFAULT_PASSWORD = "password123"
 DEFAULT_SEED = 1234
 # Large enough that per-batch overhead vanishes, small enough to keep memory flat.
 DEFAULT_BATCH_SIZE = 5_000
 # Below this many rows the run is over before a progress bar could say anything.
 PROGRESS_MIN_ROWS = 20_000
-
-
-def non_negative_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{number} is negative; use 0 or more")
-    return number
-
-
-def positive_int(value: str) -> int:
-    number = non_negative_int(value)
-    if number == 0:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
 
 
 def non_blank(value: str) -> str:
