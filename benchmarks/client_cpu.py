@@ -10,7 +10,6 @@ used, and the RPS reached:
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,21 +52,14 @@ def run(client: str, url: str, users: int, seconds: int, workdir: Path) -> dict:
     try:
         server = psutil.Process(_server_pid(url))
         server_before = tree_cpu(server)
-        process = subprocess.Popen(
-            locust_process.command(
-                host=url,
-                locustfile=locustfile,
-                users=users,
-                spawn_rate=users,
-                run_time=seconds,
-                exit_code_on_error=0,
-                options={"--think-time-scale": 0},
-            ),
-            cwd=BASE_DIR,
-            env={**os.environ, "LOAD_SAMPLES_DIR": str(folder)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        command = locust_process.throughput_command(
+            url,
+            locustfile=locustfile,
+            users=users,
+            seconds=seconds,
+            options={"--think-time-scale": 0},
         )
+        process = locust_process.start(command, env={**os.environ, "LOAD_SAMPLES_DIR": str(folder)})
         locust = psutil.Process(process.pid)
         locust_cpu = 0.0
         while process.poll() is None:

@@ -10,7 +10,6 @@ how much of the server's capacity the list still costs.
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -47,26 +46,14 @@ def measure(url: str, path: str, users: int, seconds: int, workdir: Path) -> flo
     folder.mkdir()
     locustfile = workdir / "one_url.py"
     locustfile.write_text(LOCUSTFILE)
-    subprocess.run(
-        locust_process.command(
-            host=url,
-            locustfile=locustfile,
-            users=users,
-            spawn_rate=users,
-            run_time=seconds,
-            exit_code_on_error=0,
-        ),
-        cwd=BASE_DIR,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={
-            **os.environ,
-            "BENCH_URL": path,
-            "LOAD_SAMPLES_DIR": str(folder),
-            "PYTHONPATH": str(BASE_DIR),
-        },
+    command = locust_process.throughput_command(
+        url, locustfile=locustfile, users=users, seconds=seconds
     )
+    env = {**os.environ, "BENCH_URL": path, "LOAD_SAMPLES_DIR": str(folder)}
+    # The locustfile is in a temporary folder, and imports loadtest from here.
+    env["PYTHONPATH"] = str(BASE_DIR)
+    if locust_process.start(command, env=env).wait():
+        raise SystemExit(f"Locust could not run against {path}")
     summary = stats.summarize(samples.load(folder))
     figures = summary["endpoints"][f"GET {path}"]
     return figures["rps"], figures["p50_ms"], figures["p95_ms"], summary["failures"]

@@ -1,1 +1,33 @@
-"""Load-run tooling: serving a stage under gunicorn, and (next) replaying load against it."""
+"""Load-run tooling: serve a stage under gunicorn, drive it with Locust, measure, report.
+
+Each module does one of three jobs (or none: data and small helpers), never two:
+
+running processes
+    server.py          gunicorn serving one stage on 127.0.0.1, always stopped
+    locust_process.py  Locust's command line (one builder) and a run with progress
+    databases.py       copies, scratch databases, migrate and seed in a subprocess
+
+measuring
+    probe.py           single timed requests: health, the idle-server probe, a page
+    samples.py         every request of a Locust run (`Sample`), recorded and read
+    shape.py           a profile as the Locust LoadTestShape that drives the users
+    stats.py           figures from samples: percentiles, the login burst, the audit
+    depth.py           how one page's cost grows with the data, size by size
+    environment.py     the machine and database a report was made on
+
+rendering
+    markdown.py        the one table helper and number format
+    report.py          the replay's report.md, report.json and chart
+    depth_report.py    `measure_pagination`'s report
+
+none of the three
+    replay.py          `RunSettings` for a replay, and one stage's run, step by step,
+                       each step a call to the modules above
+    endpoints.py       the report rows' names, shared with the locustfile and tests
+    profiles.py        named load profiles
+    arguments.py       the types of the commands' options
+
+The commands (`management/commands/`) are `replay` and `measure_pagination`. Only
+shape.py, samples.py's recorder and the locustfile import Locust, which patches
+threading with gevent on import: the rest is safe to import in a Django process.
+"""

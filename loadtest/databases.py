@@ -7,8 +7,8 @@
 - `empty`: a new database of its own, dropped after: `measure_pagination`'s scratch
   databases, and the tests' live servers (whose rows must be committed, which the test
   database's never are).
-- `populate`: migrate a database and seed it, with `manage.py` in a subprocess, as a
-  reader would.
+- `populate`: migrate a database and seed it, with `manage.py` in a subprocess (`manage`),
+  as a reader would.
 
 A PostgreSQL server is named by a DATABASE_URL; every URL made here is that URL with
 another database name, so its options (`?sslmode=require`, ...) carry over.
@@ -137,18 +137,24 @@ def clone(workdir: Path) -> Iterator[str]:
         _drop(server, name)
 
 
+def manage(*args: str, database_url: str, timeout: float | None = None):
+    """Run `python manage.py <args>` against `database_url`, as a reader would; the
+    CompletedProcess, its output captured."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def populate(url: str, *, users: int, posts: int, comments: int, timeout=None) -> None:
     """Migrate the database at `url` and seed it with `manage.py seed_posts`."""
     seed = ["--users", str(users), "--posts", str(posts), "--comments", str(comments)]
     for command in (["migrate", "--noinput", "-v0"], ["seed_posts", *seed, "-v0"]):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=BASE_DIR,
-            env={**os.environ, "DATABASE_URL": url},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        result = manage(*command, database_url=url, timeout=timeout)
         if result.returncode:
             raise DatabaseSetupError(f"`manage.py {command[0]}` failed:\n{result.stderr[-2000:]}")
 

@@ -37,12 +37,16 @@ def command(
 ) -> list[str]:
     """`python -m locust --headless --only-summary` and the options given: Locust's own
     as arguments (left out when None, so the locustfile's shape or locust.conf decides),
-    the locustfile's own in `options` ({"--think-time-scale": 0, ...})."""
+    the locustfile's own in `options` ({"--think-time-scale": 0, ...}).
+
+    `users` all start in the first second unless `spawn_rate` says otherwise (Locust's
+    own default, one a second, would make a short run mostly ramp-up).
+    """
     given = {
         "--locustfile": locustfile,
         "--host": host,
         "--users": users,
-        "--spawn-rate": spawn_rate,
+        "--spawn-rate": spawn_rate or users,
         "--run-time": f"{run_time:g}s" if run_time is not None else None,
         "--processes": processes or None,
         "--csv": csv_prefix,
@@ -58,6 +62,35 @@ def command(
     return arguments
 
 
+def throughput_command(
+    host: str, *, locustfile: Path, users: int, seconds: float, options=None
+) -> list[str]:
+    """A throughput run's command: every user from the first second to the end. Failed
+    requests are counted in the samples; a non-zero exit means Locust itself broke."""
+    return command(
+        host=host,
+        locustfile=locustfile,
+        users=users,
+        run_time=seconds,
+        exit_code_on_error=0,
+        options=options,
+    )
+
+
+def start(arguments: list[str], *, env: dict[str, str], output=subprocess.DEVNULL):
+    """Start Locust from this repository's folder; its output, stderr too, to `output`.
+    Returns the Popen of a process group of its own, which `server.stop_group` stops."""
+    return subprocess.Popen(
+        arguments,
+        cwd=BASE_DIR,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        # Its own process group, so that stopping it reaches every worker.
+        start_new_session=True,
+    )
+
+
 def run(
     arguments: list[str],
     *,
@@ -70,15 +103,7 @@ def run(
     time, users and current RPS (from the `--csv` history, when asked for)."""
     history = _history(arguments)
     with log_path.open("w") as log:
-        process = subprocess.Popen(
-            arguments,
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Its own process group, so that stopping it reaches every worker.
-            start_new_session=True,
-        )
+        process = start(arguments, env=env, output=log)
         stop_watching = threading.Event()
         watcher = threading.Thread(
             target=_watch,

@@ -1,7 +1,4 @@
 import importlib
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -126,14 +123,7 @@ def make_comments(django_user_model):
 
 def manage(*args, database_url, timeout=120):
     """Run `python manage.py <args>` against `database_url`, as a reader would."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return databases.manage(*args, database_url=database_url, timeout=timeout)
 
 
 @pytest.fixture

@@ -42,7 +42,6 @@ class TestLocustfile:
             result = locust(
                 host=url,
                 users=6,
-                spawn_rate=6,
                 run_time=6,
                 options={"--think-time-scale": 0.05},
                 env={"LOAD_SAMPLES_DIR": str(tmp_path)},
@@ -62,7 +61,6 @@ class TestLocustfile:
             result = locust(
                 host=url,
                 users=2,
-                spawn_rate=2,
                 run_time=3,
                 options={"--seed-password": "wrong"},
                 env={"LOAD_SAMPLES_DIR": str(tmp_path)},
