@@ -27,6 +27,7 @@ import psutil  # noqa: E402
 
 from loadtest import databases, locust_process, samples, stats  # noqa: E402
 from loadtest.endpoints import LOGIN  # noqa: E402
+from loadtest.markdown import LEFT, RIGHT, table  # noqa: E402
 from loadtest.server import serve  # noqa: E402
 
 
@@ -104,13 +105,10 @@ def main():
         f"{args.users} users, no think time, {args.seconds} s each, stage paginated, "
         f"{os.cpu_count()} CPUs"
     )
-    print("| client | Locust CPU s | server CPU s | steady RPS | failures |")
-    print("|---|--:|--:|--:|--:|")
-    for r in results:
-        print(
-            f"| {r['client']} | {r['locust_cpu_s']} | {r['server_cpu_s']} | {r['rps']} "
-            f"| {r['failures']} |"
-        )
+    columns = ["client", "locust_cpu_s", "server_cpu_s", "rps", "failures"]
+    header = ["client", "Locust CPU s", "server CPU s", "steady RPS", "failures"]
+    rows = [[r[column] for column in columns] for r in results]
+    print(table(header, [LEFT] + [RIGHT] * 4, rows))
 
 
 if __name__ == "__main__":

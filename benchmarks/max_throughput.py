@@ -23,6 +23,7 @@ import django  # noqa: E402
 django.setup()
 
 from loadtest import databases, locust_process, samples, stats  # noqa: E402
+from loadtest.markdown import LEFT, RIGHT, table  # noqa: E402
 from loadtest.server import serve  # noqa: E402
 
 LOCUSTFILE = """
@@ -41,7 +42,7 @@ samples.record_if_asked()
 """
 
 
-def measure(url: str, path: str, users: int, seconds: int, workdir: Path) -> float:
+def measure(url: str, path: str, users: int, seconds: int, workdir: Path) -> tuple:
     folder = workdir / path.strip("/").replace("/", "_")
     folder.mkdir()
     locustfile = workdir / "one_url.py"
@@ -77,10 +78,7 @@ def main():
         f"stage {args.stage}, {args.users} users, no think time, {args.seconds} s per URL, "
         f"{os.cpu_count()} CPUs, one server"
     )
-    print("| URL | RPS | p50 ms | p95 ms | failures |")
-    print("|---|--:|--:|--:|--:|")
-    for path, rps, p50, p95, failures in rows:
-        print(f"| {path} | {rps} | {p50} | {p95} | {failures} |")
+    print(table(["URL", "RPS", "p50 ms", "p95 ms", "failures"], [LEFT] + [RIGHT] * 4, rows))
     print(f"list / health throughput: {rows[0][1] / rows[1][1]:.2f}")
 
 
