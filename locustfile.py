@@ -9,7 +9,8 @@
 Each virtual user logs in as one of the seeded accounts (user1 ... userN, N from
 /api/health/) and then repeats journeys: a reader's visit or a writer's contribution,
 about 80 % of requests reading and 20 % writing. Requests are grouped by endpoint
-with `name=`, so /api/posts/17/ and /api/posts/42/ are one row.
+with `name=`, so /api/posts/17/ and /api/posts/42/ are one row; the names are in
+loadtest/endpoints.py, where the report and the tests find them too.
 """
 
 import itertools

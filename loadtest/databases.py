@@ -27,11 +27,11 @@ import psycopg
 from django.conf import settings
 from django.db import connections
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from .server import BASE_DIR
 
 
 class DatabaseSetupError(Exception):
-    """A database could not be copied, or filled."""
+    """A database could not be copied, or migrated and seeded."""
 
 
 def project_server() -> str | None:

@@ -60,7 +60,7 @@ class Command(BaseCommand):
             default="sqlite",
             help="Where the scratch databases live: SQLite files in a temporary folder, or "
             "databases created on a PostgreSQL server: this project's own when DATABASE_URL "
-            "is PostgreSQL (its user, password, host and port), else "
+            "is PostgreSQL (its user, password, host, port and options), else "
             f"{depth.DEFAULT_POSTGRES_URL.rsplit('/', 1)[0]} (default: %(default)s).",
         )
 
