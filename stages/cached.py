@@ -1,0 +1,180 @@
+"""Stage `cached`: `values`, with each page kept in Redis until a write changes it.
+
+Changed from `values`: each read first looks for its page in Redis (Django's cache
+framework, `RedisCache`), and each write says, once it has committed, which pages it
+has changed. A page found in Redis is answered with no query. A list costs
+0 or 1 queries: 0 on a hit; on a miss the `values` stage's 1, and the page is stored.
+A detail too; the nested comments list 1 or 2, because it looks its post up first, so
+that a missing post stays a 404. Responses carry an `ETag`; a client that sends it
+back in `If-None-Match` gets a 304 with no body. `Server-Timing` says
+`cache;desc="hit"` or `"miss"` next to the SQL figures.
+
+How a write invalidates: every page belongs to a scope ("posts": the post lists;
+"post:<id>": one post and its comments list; "comments": the comment lists and
+details), and each scope has a version, a random number in Redis. A page is stored
+under the versions of its scopes, so giving a scope a new version retires all its
+pages at once, on every server: the next read misses and reads the database. A new
+post changes "posts"; an edit or a delete of a post changes "comments" too (a comment
+shows its post's title); a comment changes "comments" and its post's scope.
+
+Why it never serves a stale page: a reader reads the versions before it reads the
+database, and a writer gives out new versions after its transaction has committed
+(`transaction.on_commit`). A page read before a write committed is stored under
+versions that the write then replaces, so no later reader asks for it. A client that
+got a write's 2xx reads what it wrote, from any worker. Writes that bypass the API
+(the admin, a shell) change no version: pages expire after 5 minutes (settings).
+
+The trade-off: a second service to run, and every write has to name what it changes;
+forget one and readers see old data, which no query count reveals.
+"""
+
+import hashlib
+import secrets
+import time
+
+from django.core.cache import cache, caches
+from django.db import transaction
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response
+from redis import RedisError
+
+from stages import values
+
+# Versions live in the default cache, shared by every server of this database; pages in
+# caches["pages"] (see settings.CACHES).
+
+
+def new_version() -> int:
+    # Random, not a counter: a version once retired is never current again, even if
+    # Redis loses its keys and a reader starts the scope anew.
+    return secrets.randbits(63)
+
+
+def current_versions(scopes) -> str:
+    """The versions of `scopes`, as part of a page's key. A scope Redis does not know
+    (never written, or evicted) gets a first version."""
+    keys = [f"version:{scope}" for scope in scopes]
+    found = cache.get_many(keys)
+    for key in keys:
+        if key not in found:
+            first = new_version()
+            cache.add(key, first)  # unless another reader has just done so
+            found[key] = cache.get(key, first)
+    return ".".join(str(found[key]) for key in keys)
+
+
+def changed(*scopes):
+    """Once the write in progress commits, give each of `scopes` a new version. Robust:
+    a write that has committed stays a success if Redis is down (its pages expire)."""
+
+    def bump():
+        cache.set_many({f"version:{scope}": new_version() for scope in scopes})
+
+    transaction.on_commit(bump, robust=True)
+
+
+class CachedReads:
+    """Reads answered from the cache when their page is there; the page stored when not.
+
+    Only plain JSON GETs are cached: the browsable API and indented JSON are served
+    from the database, as at the `values` stage.
+    """
+
+    page_key = None  # set on a miss: finalize_response() stores the page under it
+    cache_status = None  # "hit" or "miss", for Server-Timing; None when not cached
+    cache_seconds = 0.0
+
+    def cached_page(self, request, *scopes):
+        """The response from the cache for this request, or None (then read on)."""
+        renderer = request.accepted_renderer
+        if request.method != "GET" or request.accepted_media_type != renderer.media_type:
+            return None
+        start = time.perf_counter()
+        try:
+            # The versions first, then the page: see the module's docstring.
+            url = hashlib.blake2b(request.build_absolute_uri().encode(), digest_size=16)
+            key = f"{current_versions(scopes)}:{url.hexdigest()}"
+            page = caches["pages"].get(key)
+        except RedisError:
+            return None  # no cache, no harm: the database answers
+        finally:
+            self.cache_seconds += time.perf_counter() - start
+        if page is None:
+            self.page_key, self.cache_status = key, "miss"
+            return None
+        self.cache_status = "hit"
+        etag, content = page
+        response = HttpResponse(content, content_type=renderer.media_type)
+        response["ETag"] = etag
+        return get_conditional_response(request, etag=etag, response=response)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.page_key is not None and response.status_code == 200:
+            response.render()
+            etag = f'"{hashlib.blake2b(response.content, digest_size=16).hexdigest()}"'
+            start = time.perf_counter()
+            try:
+                caches["pages"].set(self.page_key, (etag, response.content))
+            except RedisError:
+                pass  # served all the same; the next read tries again
+            self.cache_seconds += time.perf_counter() - start
+            response["ETag"] = etag
+            response = get_conditional_response(request, etag=etag, response=response)
+        if self.cache_status:
+            response["Server-Timing"] = (
+                f'cache;dur={self.cache_seconds * 1000:.1f};desc="{self.cache_status}"'
+            )
+        return response
+
+
+class PostViewSet(CachedReads, values.PostViewSet):
+    def list(self, request, *args, **kwargs):
+        page = self.cached_page(request, "posts")
+        return page if page is not None else super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        page = self.cached_page(request, f"post:{kwargs['pk']}")
+        return page if page is not None else super().retrieve(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        changed("posts", f"post:{serializer.instance.pk}")
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        changed("posts", f"post:{serializer.instance.pk}", "comments")
+
+    def perform_destroy(self, instance):
+        pk = instance.pk  # Django clears it on delete
+        super().perform_destroy(instance)
+        changed("posts", f"post:{pk}", "comments")
+
+
+class CommentViewSet(CachedReads, values.CommentViewSet):
+    def list(self, request, *args, **kwargs):
+        page = self.cached_page(request, "comments")
+        return page if page is not None else super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        page = self.cached_page(request, "comments")
+        return page if page is not None else super().retrieve(request, *args, **kwargs)
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        changed("comments", f"post:{serializer.instance.post_id}")
+
+    def perform_destroy(self, instance):
+        post_id = instance.post_id
+        super().perform_destroy(instance)
+        changed("comments", f"post:{post_id}")
+
+
+class PostCommentList(CachedReads, values.PostCommentList):
+    def list(self, request, *args, **kwargs):
+        page = self.cached_page(request, f"post:{self.parent_post.pk}")
+        return page if page is not None else super().list(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        changed("comments", f"post:{self.parent_post.pk}")
