@@ -160,13 +160,8 @@ _REDIS = {
     # for every cache call (a tenth of a millisecond each).
     "BACKEND": "django_redis.cache.RedisCache",
     "LOCATION": REDIS_URL,
-    "OPTIONS": {
-        # A Redis that stops answering costs a request a second at most, not a minute ...
-        "SOCKET_CONNECT_TIMEOUT": 1,
-        "SOCKET_TIMEOUT": 1,
-        # ... and no error: a read that cannot reach Redis reads the database.
-        "IGNORE_EXCEPTIONS": True,
-    },
+    # A Redis that stops answering costs a request a second at most, not a minute.
+    "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
 }
 CACHES = {
     "default": {**_REDIS, "KEY_PREFIX": f"blog-{_DATABASE_KEY}", "TIMEOUT": 24 * 60 * 60},
@@ -178,8 +173,6 @@ CACHES = {
         "TIMEOUT": 300,
     },
 }
-# An error that IGNORE_EXCEPTIONS passes over is still logged, on gunicorn's stderr.
-DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # The cached stage needs Redis: without it, stop here with one line, not a traceback.
 if (_reason := unavailable(STAGE)) is not None:
     raise SystemExit(_reason)

@@ -29,6 +29,7 @@ forget one and readers see old data, which no query count reveals.
 """
 
 import hashlib
+import logging
 import secrets
 import time
 
@@ -36,9 +37,14 @@ from django.core.cache import cache, caches
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
+from django_redis.exceptions import ConnectionInterrupted
+from redis import RedisError
 
 from stages import values
 
+logger = logging.getLogger(__name__)
+# What Redis being away raises: django-redis wraps most calls' errors, not get_many's.
+UNREACHABLE = (ConnectionInterrupted, RedisError)
 # Versions live in the default cache, shared by every server of this database; pages in
 # caches["pages"] (see settings.CACHES).
 
@@ -63,8 +69,11 @@ def current_versions(scopes) -> str:
 
 
 def changed(*scopes):
-    """Once the write in progress commits, give each of `scopes` a new version. A write
-    that has committed stays a success if Redis is down; its pages then expire."""
+    """Once the write in progress commits, give each of `scopes` a new version.
+
+    Robust: a write that has committed is a success even if Redis is down then (the
+    error is logged). Its pages are then stale until they expire (settings.CACHES).
+    """
 
     def bump():
         cache.set_many({f"version:{scope}": new_version() for scope in scopes})
@@ -80,21 +89,32 @@ class CachedReads:
     """
 
     page_key = None  # set on a miss: finalize_response() stores the page under it
-    cache_status = None  # "hit" or "miss", for Server-Timing; None when not cached
+    # For Server-Timing: "hit", "miss", or "error" when Redis did not answer and the
+    # database did; None for a request the cache is not for.
+    cache_status = None
     cache_seconds = 0.0
 
     def cached_page(self, request, *scopes):
         """The response from the cache for this request, or None (then read on)."""
         renderer = request.accepted_renderer
-        if request.method != "GET" or request.accepted_media_type != renderer.media_type:
+        plain_json = (
+            renderer.format == "json" and request.accepted_media_type == renderer.media_type
+        )
+        if request.method != "GET" or not plain_json:
             return None
         start = time.perf_counter()
-        # The versions first, then the page: see the module's docstring. If Redis does
-        # not answer, both come back empty (settings: IGNORE_EXCEPTIONS): a miss.
-        url = hashlib.blake2b(request.build_absolute_uri().encode(), digest_size=16)
-        key = f"{current_versions(scopes)}:{url.hexdigest()}"
-        page = caches["pages"].get(key)
-        self.cache_seconds += time.perf_counter() - start
+        try:
+            # The versions first, then the page: see the module's docstring.
+            url = hashlib.blake2b(request.build_absolute_uri().encode(), digest_size=16)
+            key = f"{current_versions(scopes)}:{url.hexdigest()}"
+            page = caches["pages"].get(key)
+        except UNREACHABLE as error:
+            # A cache must not take the API down: the database answers instead.
+            logger.warning("Redis did not answer (%s): read from the database", error)
+            self.cache_status = "error"
+            return None
+        finally:
+            self.cache_seconds += time.perf_counter() - start
         if page is None:
             self.page_key, self.cache_status = key, "miss"
             return None
@@ -110,7 +130,10 @@ class CachedReads:
             response.render()
             etag = f'"{hashlib.blake2b(response.content, digest_size=16).hexdigest()}"'
             start = time.perf_counter()
-            caches["pages"].set(self.page_key, (etag, response.content))
+            try:
+                caches["pages"].set(self.page_key, (etag, response.content))
+            except UNREACHABLE as error:
+                logger.warning("Redis did not answer (%s): page not stored", error)
             self.cache_seconds += time.perf_counter() - start
             response["ETag"] = etag
             response = get_conditional_response(request, etag=etag, response=response)
