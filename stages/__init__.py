@@ -2,9 +2,10 @@
 
 `STAGE` (read once, in `project/settings.py`) names one of `STAGES`; `project/urls.py`
 serves that stage's views, which live in the module of the same name here. Each stage
-module subclasses the previous stage's views and overrides only `get_queryset()` or
-`pagination_class`: `git diff --no-index stages/naive.py stages/select_related.py`
-is the lesson.
+module subclasses the previous stage's views and overrides only what its step changes:
+`get_queryset()`, `pagination_class`, then the read path (`values`: rows without a
+serializer) and the cache around it (`cached`: pages in Redis, invalidated by writes).
+`git diff --no-index stages/naive.py stages/select_related.py` is the lesson.
 
 This package imports nothing from Django, so that settings can check a stage's name
 before any app is loaded.

@@ -38,7 +38,9 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
 from django_redis.exceptions import ConnectionInterrupted
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from redis import RedisError
+from rest_framework.settings import api_settings
 
 from stages import values
 
@@ -81,12 +83,44 @@ def changed(*scopes):
     transaction.on_commit(bump, robust=True)
 
 
+class CachedSchema(api_settings.DEFAULT_SCHEMA_CLASS):
+    """The project's schema of an operation, plus what a cached read adds: the `ETag`
+    it answers with, and the 304 for a client that sends it back in `If-None-Match`."""
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self.method != "GET":
+            return parameters
+        return [
+            *parameters,
+            OpenApiParameter(
+                "If-None-Match",
+                str,
+                OpenApiParameter.HEADER,
+                description="The ETag of the copy you have: a 304 if the page is the same.",
+            ),
+            OpenApiParameter(
+                "ETag", str, OpenApiParameter.HEADER, response=[200, 304], description="The page's."
+            ),
+        ]
+
+    def get_response_serializers(self):
+        responses = super().get_response_serializers()
+        if self.method == "GET":
+            responses[304] = OpenApiResponse(
+                description="Not modified: If-None-Match has the ETag."
+            )
+        return responses
+
+
 class CachedReads:
     """Reads answered from the cache when their page is there; the page stored when not.
 
     Only plain JSON GETs are cached: the browsable API and indented JSON are served
     from the database, as at the `values` stage.
     """
+
+    schema = CachedSchema()
 
     page_key = None  # set on a miss: finalize_response() stores the page under it
     # For Server-Timing: "hit", "miss", or "error" when Redis did not answer and the

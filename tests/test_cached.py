@@ -631,3 +631,29 @@ class TestLive:
         # The cache was in use: repeated reads of an unchanged page were hits.
         assert statuses.count("hit") > len(statuses) // 4
         assert set(statuses) == {"hit", "miss"}
+
+
+class TestSchema:
+    def test_reads_document_if_none_match_its_304_and_the_etag(self, api_client):
+        schema = api_client.get("/api/schema/?format=json").json()
+
+        for path in (
+            "/api/posts/",
+            "/api/posts/{id}/",
+            "/api/comments/",
+            "/api/posts/{post_pk}/comments/",
+        ):
+            read = schema["paths"][path]["get"]
+            assert "If-None-Match" in [p["name"] for p in read["parameters"]]
+            assert "304" in read["responses"]
+            assert "ETag" in read["responses"]["200"]["headers"]
+        post = schema["paths"]["/api/posts/"]["post"]
+        assert "304" not in post["responses"]
+        assert "If-None-Match" not in [p["name"] for p in post.get("parameters", [])]
+
+    def test_the_stage_before_documents_no_304(self, api_client, at_stage):
+        at_stage("values")
+
+        schema = api_client.get("/api/schema/?format=json").json()
+
+        assert "304" not in schema["paths"]["/api/posts/"]["get"]["responses"]
