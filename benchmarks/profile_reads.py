@@ -4,7 +4,7 @@ Serves a stage (default `cursor`) in this process from a new SQLite database wit
 posts and 5,000 comments (`--posts`), as benchmarks/inprocess.py describes, and for
 each read endpoint and a trivial DRF view:
 
-1. times `--requests` requests without a profiler: the milliseconds per request;
+1. times `--requests` requests without a profiler: the CPU milliseconds per request;
 2. samples `--requests` more with pyinstrument (every 0.1 ms), and sorts each sample
    by the innermost code it was in: the database driver, the ORM, the serializer
    (building its fields, or filling them for each row), rendering JSON, URLs, Redis,
@@ -119,7 +119,7 @@ def main():
     for name, url in endpoints.items():
         ms, seconds = profile(url, args.requests, args.html)
         total = sum(seconds.values())
-        print(f"\n{name} ({url}): {ms:.2f} ms per request\n")
+        print(f"\n{name} ({url}): {ms:.2f} CPU ms per request\n")
         print("| where the time goes | share | ms |")
         print("|---|--:|--:|")
         for part in sorted(seconds, key=seconds.get, reverse=True):

@@ -19,10 +19,11 @@ one post and comment whose text holds what JSON encoders disagree on (U+2028, co
 characters, emoji), so that "same JSON" is tested where it can fail. Requests go to the
 WSGI application in this process (see benchmarks/inprocess.py), interleaved: each round
 runs every candidate and endpoint once, in a new random order, `--repeat` requests
-each. The tables give the median over `--rounds` rounds, and the trivial endpoint's
-time divided by each, which is the share of the trivial view's throughput one worker
-would reach on this request. Figures from one run on one machine: compare within a
-run, not across runs.
+each. The tables give the CPU time per request, the median over `--rounds` rounds, and
+the trivial endpoint's time divided by each: the share of the trivial view's
+throughput that a worker busy with this request alone would reach, before what the
+server adds to every request (HTTP, gunicorn) dilutes the difference. Figures from one
+run on one machine: compare within a run, not across runs.
 
     .venv/bin/pip install -r benchmarks/requirements.txt   # msgspec, drf-orjson-renderer
     .venv/bin/python benchmarks/read_paths.py [--posts 5000] [--rounds 30] [--repeat 20]
@@ -320,16 +321,16 @@ def main():
         f"Python {platform.python_version()}, Django {django.get_version()}, "
         f"{platform.machine()}, {os.cpu_count()} CPUs."
     )
-    print(f"Trivial DRF view: {trivial:.2f} ms per request.\n")
+    print(f"Trivial DRF view: {trivial:.2f} CPU ms per request.\n")
     names = list(endpoints)
-    print("Milliseconds per request (median of rounds):\n")
+    print("CPU milliseconds per request (median of rounds):\n")
     print("| candidate | " + " | ".join(names) + " | same JSON as `cursor` |")
     print("|---|" + "--:|" * len(names) + "---|")
     for i, (name, _) in enumerate(candidates):
         ms = [statistics.median(times[name, e]) for e in names]
         same = "yes" if not differs.get(i) else "no: " + ", ".join(differs[i])
         print(f"| {name} | " + " | ".join(f"{m:.2f}" for m in ms) + f" | {same} |")
-    print("\nShare of the trivial view's throughput (its time / the candidate's):\n")
+    print("\nShare of the trivial view's throughput (its CPU time / the candidate's):\n")
     print("| candidate | " + " | ".join(names) + " |")
     print("|---|" + "--:|" * len(names))
     for name, _ in candidates:

@@ -19,7 +19,6 @@ DJANGO_SECRET_KEY of 50+ random characters, DJANGO_ALLOWED_HOSTS and DJANGO_HTTP
 
 import hashlib
 import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -142,35 +141,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 
-# The `cached` stage's pages and the versions that invalidate them, in Redis. Keys start
-# with this database's own prefix, so that two databases (a replay's copy of each stage,
-# a test's) never read each other's pages. Versions are shared by every server of the
-# database, so that a write through any of them is seen by all; pages are kept under a
-# prefix new at every start, so that a page cached before a restart (by older code, or
-# before the data was re-seeded or written at another stage) is never served. gunicorn
-# loads settings once in its master (preload_app), so all its workers share the pages.
+# The `cached` stage's pages, and the versions that invalidate them, in Redis. Keys
+# start with this database's own prefix, so that two databases (a replay's copy of each
+# stage, a test's) never read each other's pages, while every server of one database
+# shares them: a write through any server is seen by all.
 REDIS_URL = redis_url()
 _DATABASE_KEY = hashlib.sha256(
     "|".join(
         str(DATABASES["default"].get(k) or "") for k in ("ENGINE", "HOST", "PORT", "NAME")
     ).encode()
 ).hexdigest()[:12]
-_REDIS = {
-    # django-redis rather than Django's own RedisCache, which builds a new redis-py client
-    # for every cache call (a tenth of a millisecond each).
-    "BACKEND": "django_redis.cache.RedisCache",
-    "LOCATION": REDIS_URL,
-    # A Redis that stops answering costs a request a second at most, not a minute.
-    "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-}
 CACHES = {
-    "default": {**_REDIS, "KEY_PREFIX": f"blog-{_DATABASE_KEY}", "TIMEOUT": 24 * 60 * 60},
-    # A page stays at most 5 minutes: the bound on staleness for a write that bypasses the
-    # API (the admin, a shell, the seeder) and so bumps no version.
-    "pages": {
-        **_REDIS,
-        "KEY_PREFIX": f"blog-{_DATABASE_KEY}-{secrets.token_hex(4)}",
+    "default": {
+        # django-redis rather than Django's own RedisCache, which builds a new redis-py
+        # client for every cache call (a tenth of a millisecond each).
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"blog-{_DATABASE_KEY}",
+        # A page stays at most 5 minutes: the bound on staleness for a write that
+        # bypasses the API (the admin, a shell, the seeder) and so changes no version.
         "TIMEOUT": 300,
+        # A Redis that stops answering costs a request a second at most, not a minute.
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
     },
 }
 # The cached stage needs Redis: without it, stop here with one line, not a traceback.

@@ -1,8 +1,8 @@
 """Stage `cached`: `values`, with each page kept in Redis until a write changes it.
 
 Changed from `values`: each read first looks for its page in Redis (Django's cache
-framework, `RedisCache`), and each write says, once it has committed, which pages it
-has changed. A page found in Redis is answered with no query. A list costs
+framework, with django-redis), and each write says, once it has committed, which pages
+it has changed. A page found in Redis is answered with no query. A list costs
 0 or 1 queries: 0 on a hit; on a miss the `values` stage's 1, and the page is stored.
 A detail too; the nested comments list 1 or 2, because it looks its post up first, so
 that a missing post stays a 404. Responses carry an `ETag`; a client that sends it
@@ -12,17 +12,20 @@ back in `If-None-Match` gets a 304 with no body. `Server-Timing` says
 How a write invalidates: every page belongs to a scope ("posts": the post lists;
 "post:<id>": one post and its comments list; "comments": the comment lists and
 details), and each scope has a version, a random number in Redis. A page is stored
-under the versions of its scopes, so giving a scope a new version retires all its
-pages at once, on every server: the next read misses and reads the database. A new
-post changes "posts"; an edit or a delete of a post changes "comments" too (a comment
-shows its post's title); a comment changes "comments" and its post's scope.
+with the versions it was read under, and served only while they are current: giving
+a scope a new version retires all its pages at once, on every server. A new post
+changes "posts"; an edit or a delete of a post changes "comments" too (a comment
+shows its post's title); a comment changes "comments" and its post's scope. One
+more version, "start", changes when a server process starts, so that pages cached
+before (by older code, or before the data was written at another stage or re-seeded)
+are never served. A read fetches its versions and its page in one round trip.
 
 Why it never serves a stale page: a reader reads the versions before it reads the
 database, and a writer gives out new versions after its transaction has committed
-(`transaction.on_commit`). A page read before a write committed is stored under
-versions that the write then replaces, so no later reader asks for it. A client that
-got a write's 2xx reads what it wrote, from any worker. Writes that bypass the API
-(the admin, a shell) change no version: pages expire after 5 minutes (settings).
+(`transaction.on_commit`). A page read before a write committed carries versions that
+the write then replaces, so no later reader serves it. A client that got a write's
+2xx reads what it wrote, from any worker. Writes that bypass the API (the admin, a
+shell) change no version: pages expire after 5 minutes (settings.CACHES).
 
 The trade-off: a second service to run, and every write has to name what it changes;
 forget one and readers see old data, which no query count reveals.
@@ -33,7 +36,7 @@ import logging
 import secrets
 import time
 
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
@@ -47,8 +50,10 @@ from stages import values
 logger = logging.getLogger(__name__)
 # What Redis being away raises: django-redis wraps most calls' errors, not get_many's.
 UNREACHABLE = (ConnectionInterrupted, RedisError)
-# Versions live in the default cache, shared by every server of this database; pages in
-# caches["pages"] (see settings.CACHES).
+# Versions outlive the pages (5 minutes, settings.CACHES) that carry them. A version that
+# expires all the same does no harm: its scope starts again with a new one.
+VERSIONS_TIMEOUT = 24 * 60 * 60
+_started = False
 
 
 def new_version() -> int:
@@ -57,17 +62,22 @@ def new_version() -> int:
     return secrets.randbits(63)
 
 
-def current_versions(scopes) -> str:
-    """The versions of `scopes`, as part of a page's key. A scope Redis does not know
-    (never written, or evicted) gets a first version."""
-    keys = [f"version:{scope}" for scope in scopes]
-    found = cache.get_many(keys)
+def page_and_versions(page_key, scopes):
+    """(the page stored under `page_key` or None, the current versions of `scopes` and
+    of "start"), in one round trip. A scope Redis does not know (never written, or
+    evicted) gets a first version."""
+    global _started
+    if not _started:  # this process's first read: retire the pages of earlier ones
+        cache.set("version:start", new_version(), VERSIONS_TIMEOUT)
+        _started = True
+    keys = [f"version:{scope}" for scope in ("start", *scopes)]
+    found = cache.get_many([*keys, page_key])
     for key in keys:
         if key not in found:
             first = new_version()
-            cache.add(key, first)  # unless another reader has just done so
+            cache.add(key, first, VERSIONS_TIMEOUT)  # unless another reader just did
             found[key] = cache.get(key, first)
-    return ".".join(str(found[key]) for key in keys)
+    return found.get(page_key), tuple(found[key] for key in keys)
 
 
 def changed(*scopes):
@@ -78,7 +88,7 @@ def changed(*scopes):
     """
 
     def bump():
-        cache.set_many({f"version:{scope}": new_version() for scope in scopes})
+        cache.set_many({f"version:{scope}": new_version() for scope in scopes}, VERSIONS_TIMEOUT)
 
     transaction.on_commit(bump, robust=True)
 
@@ -122,7 +132,7 @@ class CachedReads:
 
     schema = CachedSchema()
 
-    page_key = None  # set on a miss: finalize_response() stores the page under it
+    page = None  # on a miss, where to store the page and with which versions
     # For Server-Timing: "hit", "miss", or "error" when Redis did not answer and the
     # database did; None for a request the cache is not for.
     cache_status = None
@@ -137,11 +147,11 @@ class CachedReads:
         if request.method != "GET" or not plain_json:
             return None
         start = time.perf_counter()
+        url = hashlib.blake2b(request.build_absolute_uri().encode(), digest_size=16)
+        key = f"page:{url.hexdigest()}"
         try:
-            # The versions first, then the page: see the module's docstring.
-            url = hashlib.blake2b(request.build_absolute_uri().encode(), digest_size=16)
-            key = f"{current_versions(scopes)}:{url.hexdigest()}"
-            page = caches["pages"].get(key)
+            # The versions before the database: see the module's docstring.
+            page, versions = page_and_versions(key, scopes)
         except UNREACHABLE as error:
             # A cache must not take the API down: the database answers instead.
             logger.warning("Redis did not answer (%s): read from the database", error)
@@ -149,23 +159,24 @@ class CachedReads:
             return None
         finally:
             self.cache_seconds += time.perf_counter() - start
-        if page is None:
-            self.page_key, self.cache_status = key, "miss"
+        if page is None or page[0] != versions:
+            self.page, self.cache_status = (key, versions), "miss"
             return None
         self.cache_status = "hit"
-        etag, content = page
+        _, etag, content = page
         response = HttpResponse(content, content_type=renderer.media_type)
         response["ETag"] = etag
         return get_conditional_response(request, etag=etag, response=response)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if self.page_key is not None and response.status_code == 200:
+        if self.page is not None and response.status_code == 200:
             response.render()
             etag = f'"{hashlib.blake2b(response.content, digest_size=16).hexdigest()}"'
+            key, versions = self.page
             start = time.perf_counter()
             try:
-                caches["pages"].set(self.page_key, (etag, response.content))
+                cache.set(key, (versions, etag, response.content))
             except UNREACHABLE as error:
                 logger.warning("Redis did not answer (%s): page not stored", error)
             self.cache_seconds += time.perf_counter() - start
