@@ -8,11 +8,14 @@ renderer backed by orjson writes the JSON. The queries are the same ones: a list
 DRF's serializers and their validation, unchanged.
 
 Why: at `cursor` the SQL is well under a millisecond of a request, and the rest is
-Python. A profile (`benchmarks/profile_reads.py`) shows DRF building each
-`ModelSerializer`'s fields on every request, then calling every field of every row:
-a nested serializer per author, a URL reverse per row, a date format per row; then
-`json.dumps`. The responses are the same JSON, byte for byte: same fields, order,
-`url`s, date format and page links (tests compare them with `cursor`'s).
+Python. A profile of the reads (`benchmarks/profile_reads.py`) puts most of it in the
+serializer: DRF builds each `ModelSerializer`'s fields on every request, then for
+every field of every row reads the relation through the ORM, reverses a URL, formats a
+date. Of the ways to cut that, measured side by side (`benchmarks/read_paths.py`),
+plain rows and a function per resource remove most of it; orjson a little more; a
+faster renderer alone, or a serializer built once, much less. The responses are the
+same JSON, byte for byte: same fields, order, `url`s, date format and page links
+(tests compare them with `cursor`'s).
 
 The trade-off: a row function is a second copy of its serializer's output. Change a
 serializer's fields and you must change its row function too; the tests that compare
