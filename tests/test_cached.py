@@ -181,6 +181,15 @@ class TestWhatIsCached:
         assert first.status_code == second.status_code == 404
         assert cache_status(second) == "miss"
 
+    def test_a_bad_token_is_a_401_even_when_the_page_is_cached(self, api_client, post):
+        api_client.get("/api/posts/")
+        api_client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+
+        response = api_client.get("/api/posts/")
+
+        assert response.status_code == 401
+        assert cache_status(response) is None
+
     def test_writes_report_no_cache_metric(self, author_client, commit):
         response = commit(
             author_client.post, "/api/posts/", {"title": "T", "body": "B"}, format="json"
