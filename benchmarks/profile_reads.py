@@ -28,8 +28,10 @@ from pathlib import Path
 import inprocess
 
 # Innermost first: a sample belongs to the first frame, from the innermost out, whose
-# file matches one of these. Frames of the standard library match none (but json and
-# urllib.parse), so a deepcopy inside the serializer counts as the serializer's.
+# file matches one of these. Frames of the standard library match none (but json's),
+# nor do Django's utilities: a deepcopy or a cached_property inside the serializer
+# counts as the serializer's, a URL split inside the pagination as the pagination's.
+TRANSPARENT = ("django/utils/", "asgiref/")
 PARTS = [
     ("database driver: execute, fetch", ("django/db/backends/", "sqlite3/", "psycopg/")),
     ("ORM: build the query, make rows", ("django/db/models/",)),
@@ -40,7 +42,7 @@ PARTS = [
                      "/json/", "orjson")),
     ("URLs: reverse, resolve", ("django/urls/", "rest_framework/reverse.py")),
     ("pagination and its links", ("stages/cursor.py", "rest_framework/pagination.py",
-                                  "rest_framework/utils/urls.py", "urllib/parse.py")),
+                                  "rest_framework/utils/urls.py")),
     ("the stage's row functions", ("stages/values.py",)),
     ("the stage's cache code", ("stages/cached.py",)),
     ("DRF: auth, permissions, negotiation", ("rest_framework/",)),
@@ -53,6 +55,8 @@ def part_of(stack):
     for frame in reversed(stack):
         function, _, rest = frame.partition("\x00")
         path = rest.partition("\x00")[0]
+        if any(needle in path for needle in TRANSPARENT):
+            continue
         if "stages/values.py" in path and function == "render":
             return "render JSON"  # orjson is C: its time is its caller's
         for name, needles in PARTS:
