@@ -50,9 +50,8 @@ from stages import values
 logger = logging.getLogger(__name__)
 # What Redis being away raises: django-redis wraps most calls' errors, not get_many's.
 UNREACHABLE = (ConnectionInterrupted, RedisError)
-# Versions outlive the pages (5 minutes, settings.CACHES) that carry them. A version that
-# expires all the same does no harm: its scope starts again with a new one.
-VERSIONS_TIMEOUT = 24 * 60 * 60
+# Versions expire like pages, 5 minutes after they were set (settings.CACHES): a scope
+# whose version has gone starts again with a new one, and its pages miss once.
 _started = False
 
 
@@ -68,14 +67,14 @@ def page_and_versions(page_key, scopes):
     evicted) gets a first version."""
     global _started
     if not _started:  # this process's first read: retire the pages of earlier ones
-        cache.set("version:start", new_version(), VERSIONS_TIMEOUT)
+        cache.set("version:start", new_version())
         _started = True
     keys = [f"version:{scope}" for scope in ("start", *scopes)]
     found = cache.get_many([*keys, page_key])
     for key in keys:
         if key not in found:
             first = new_version()
-            cache.add(key, first, VERSIONS_TIMEOUT)  # unless another reader just did
+            cache.add(key, first)  # unless another reader has just done so
             found[key] = cache.get(key, first)
     return found.get(page_key), tuple(found[key] for key in keys)
 
@@ -88,7 +87,7 @@ def changed(*scopes):
     """
 
     def bump():
-        cache.set_many({f"version:{scope}": new_version() for scope in scopes}, VERSIONS_TIMEOUT)
+        cache.set_many({f"version:{scope}": new_version() for scope in scopes})
 
     transaction.on_commit(bump, robust=True)
 
