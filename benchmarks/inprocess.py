@@ -8,8 +8,10 @@ figure here is the CPU a request costs the server in Python, and the ratio of tw
 figures is what matters: compare them within one run, interleaved.
 """
 
+import atexit
 import io
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -24,6 +26,7 @@ def setup(posts: int, comments: int) -> None:
     seeded with `posts` posts and `comments` comments by 20 users (seed_posts)."""
     sys.path.insert(0, str(BASE_DIR))
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     os.environ.pop("STAGE", None)
