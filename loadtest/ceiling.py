@@ -271,11 +271,12 @@ def measure_server(
             warm_up(server.url + path, config)
             figures = drive(server.pid, server.url, path, settings, folder / name)
             results[name] = figures
+            busy = "" if figures["settled"] else "; the server was still busy after it"
             say(
                 f"{name} {figures['rps']:,.1f} rps, p50 {figures['p50_ms']:g} ms, p99 "
                 f"{figures['p99_ms']:g} ms, {figures['failures']} failures; CPU: server "
                 f"{figures['server_cpu_s']:g} s, {settings.generator} "
-                f"{figures['generator_cpu_s']:g} s"
+                f"{figures['generator_cpu_s']:g} s{busy}"
             )
     return with_ratios(results)
 
