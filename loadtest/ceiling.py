@@ -58,7 +58,15 @@ IDLE_TIMEOUT_SECONDS = 120
 # Untimed requests per worker thread before an endpoint is measured.
 WARMUP_PER_THREAD = 2
 # The figures that several rounds give as their median.
-MEDIANS = ("rps", "p50_ms", "p99_ms", "ratio", "server_cpu_s", "generator_cpu_s")
+MEDIANS = (
+    "rps",
+    "p50_ms",
+    "p99_ms",
+    "ratio",
+    "server_cpu_s",
+    "server_cpu_ms_per_request",
+    "generator_cpu_s",
+)
 
 
 class CeilingError(Exception):
@@ -204,6 +212,11 @@ def drive(server_pid: int, url: str, path: str, settings: Settings, folder: Path
     return {
         **figures,
         "server_cpu_s": round(server_cpu, 2),
+        # What a request cost the server: unlike rps, it does not fall when other
+        # work on the machine takes CPU away from the server.
+        "server_cpu_ms_per_request": (
+            round(server_cpu * 1000 / figures["requests"], 3) if figures["requests"] else None
+        ),
         "generator_cpu_s": round(generator_cpu, 2),
         "generator_lighter": generator_cpu < server_cpu,
         "settled": settled,

@@ -27,18 +27,20 @@ def results_table(report: dict) -> str:
     several = len(report["results"]) > 1
     generator = report["environment"]["generator_name"]
     header = ["stage", "endpoint", "rps", "p50", "p99", "of trivial"]
-    header += ["server CPU", f"{generator} CPU", f"{generator} lighter", "failures"]
+    header += ["server CPU", "per request", f"{generator} CPU", f"{generator} lighter"]
+    header.append("failures")
     rows = []
     for config, stage, endpoint, f in _rows(report):
         row = [config] if several else []
         row += [stage, endpoint, number(f["rps"]), _ms(f["p50_ms"]), _ms(f["p99_ms"])]
-        row += [_percent(f["ratio"]), _s(f["server_cpu_s"]), _s(f["generator_cpu_s"])]
+        row += [_percent(f["ratio"]), _s(f["server_cpu_s"])]
+        row += [_ms(f["server_cpu_ms_per_request"]), _s(f["generator_cpu_s"])]
         row += ["yes" if f["generator_lighter"] else "**no**", number(f["failures"])]
         rows.append(row)
     if several:
         header = ["server", *header]
     text_columns = 3 if several else 2
-    align = [LEFT] * text_columns + [RIGHT] * 6 + [LEFT, RIGHT]
+    align = [LEFT] * text_columns + [RIGHT] * 7 + [LEFT, RIGHT]
     return table(header, align, rows)
 
 
@@ -121,7 +123,9 @@ Command: `{report["command"]}`
   {combined}
 - "of trivial" is the endpoint's rps over the trivial endpoint's on the same server.
   CPU is user + system seconds over the run: the server's is gunicorn's master and
-  workers (not the database server's), the generator's is every process of it.
+  workers (not the database server's), the generator's is every process of it. "per
+  request" is the server's CPU over the requests answered: where other work on the
+  machine takes CPU from the server, rps falls but this does not, much.
 - Machine: {env["cpu_count"]} CPUs, Python {env["python"]}, Django {env["django"]}; load
   average (1 / 5 / 15 min) {env["load_average_start"]} at the start and
   {env["load_average_end"]} at the end. Other work on the machine shows in the figures.

@@ -100,6 +100,10 @@ def assert_figures_of_a_real_run(endpoints: dict):
         assert figures["rps"] > 0, name
         assert 0 < figures["p50_ms"] <= figures["p99_ms"], (name, figures)
         assert figures["server_cpu_s"] > 0, (name, figures)
+        # From the CPU before it was rounded to 10 ms.
+        assert figures["server_cpu_ms_per_request"] == pytest.approx(
+            figures["server_cpu_s"] * 1000 / figures["requests"], abs=6 / figures["requests"]
+        )
         assert figures["generator_cpu_s"] > 0, (name, figures)
         assert figures["generator_lighter"] == (
             figures["generator_cpu_s"] < figures["server_cpu_s"]
@@ -276,6 +280,7 @@ def figures(rps, *, ratio=None, lighter=True, p50=1.0, failures=0):
         "p99_ms": p50 * 2,
         "ratio": ratio,
         "server_cpu_s": 2.0,
+        "server_cpu_ms_per_request": 2.0,
         "generator_cpu_s": 0.1 if lighter else 3.0,
         "generator_lighter": lighter,
         "requests": int(rps),
