@@ -24,10 +24,9 @@ from stages import STAGES
 
 def default_server() -> ceiling.ServerConfig:
     """gunicorn.conf.py's setup, as `make serve` and the replay run it."""
-    threads = gunicorn_setting("threads")
-    # gunicorn runs gthread workers whenever there is more than one thread.
-    worker_class = "gthread" if threads > 1 else "sync"
-    return ceiling.ServerConfig(worker_class, gunicorn_setting("workers"), threads)
+    return ceiling.ServerConfig(
+        gunicorn_setting("worker_class"), gunicorn_setting("workers"), gunicorn_setting("threads")
+    )
 
 
 class Command(BaseCommand):
