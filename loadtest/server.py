@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,8 +35,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Server(NamedTuple):
+    """A running gunicorn: its base URL, and its master process (the workers are its
+    children), for a probe that must know which worker answered."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
-def serve(
+def serve(stage: str, **options) -> Iterator[str]:
+    """Run gunicorn at `stage` on a free port and yield its base URL; the options are
+    `running`'s. The server and its workers are stopped on leaving the block."""
+    with running(stage, **options) as server:
+        yield server.url
+
+
+@contextmanager
+def running(
     stage: str,
     *,
     env: dict[str, str] | None = None,
@@ -43,8 +60,8 @@ def serve(
     threads: int | None = None,
     log_path: Path | None = None,
     ready_timeout: float = 30,
-) -> Iterator[str]:
-    """Run gunicorn at `stage` on a free port and yield its base URL.
+) -> Iterator[Server]:
+    """Run gunicorn at `stage` on a free port and yield it as a `Server`.
 
     `env` adds to this process's environment (DATABASE_URL, say); the server's output
     goes to `log_path` if given. The server and its workers are stopped on leaving the
@@ -70,7 +87,7 @@ def serve(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, stage, process, log, ready_timeout)
-        yield url
+        yield Server(url, process.pid)
     finally:
         stop_group(process)
         log.close()
