@@ -12,7 +12,7 @@ from unittest.mock import ANY
 import pytest
 from django.core.management import CommandError, call_command
 
-from loadtest import databases, locust_process, profiles
+from loadtest import databases, locust_process, profiles, provenance
 from loadtest.endpoints import JOURNEYS as ENDPOINTS
 from loadtest.endpoints import LOGIN
 from loadtest.samples import load as samples_in
@@ -203,6 +203,8 @@ class TestReplay:
             # and the account its 4 users lacked.
             assert figures["started_from"] == {"posts": 30, "comments": 30, "seeded_users": 4}
         assert report["accounts"] == {"users": 4, "needed": 4, "seeded": 3, "added": 1}
+        # The commit it was made at, for the test that it is not stale.
+        assert report["provenance"] == provenance.record("replay")
         assert "the 3 seeded and 1 added to each stage's copy" in (out / "report.md").read_text()
         # Query counts come from Server-Timing: the list query(s) plus the token lookup.
         assert (
