@@ -8,12 +8,14 @@ running processes
     databases.py       copies, scratch databases, migrate and seed in a subprocess
 
 measuring
-    probe.py           single timed requests: health, the idle-server probe, a page
+    probe.py           single timed requests: health, the idle-server probe (cold and
+                       warm: every worker warmed), a page
     samples.py         every request of a Locust run (`Sample`), recorded and read
     shape.py           a profile as the Locust LoadTestShape that drives the users
     stats.py           figures from samples: percentiles, the login burst, the audit
     depth.py           how one page's cost grows with the data, size by size
     environment.py     the machine and database a report was made on
+    provenance.py      the commit it was made at, and the files that decide its figures
 
 rendering
     markdown.py        the one table helper and number format
@@ -25,6 +27,7 @@ none of the three
                        each step a call to the modules above
     endpoints.py       the report rows' names, shared with the locustfile and tests
     profiles.py        named load profiles
+    logins.py          which seeded account each virtual user logs in as: its own
     arguments.py       the types of the commands' options
 
 The commands (`management/commands/`) are `replay` and `measure_pagination`. Only
