@@ -139,8 +139,11 @@ def _one_request_table(probes: list) -> str:
 
 
 def single_request_note(stages: dict) -> str:
-    """What the cold and the warm figures of `single_request_table` are."""
-    result = next(iter(stages.values()))
+    """What the cold and the warm figures of `single_request_table` are ("" when the
+    stages have none)."""
+    result = next((r for r in stages.values() if r.get("warm_up")), None)
+    if result is None:
+        return ""
     warm_up = result["warm_up"]
     warm = next(iter(result["single_requests"].values()))["warm"]
     times = "once" if warm_up["per_worker"] == 1 else f"{warm_up['per_worker']} times"
@@ -153,17 +156,17 @@ def single_request_note(stages: dict) -> str:
     )
 
 
-def accounts_sentence(accounts: dict) -> str:
-    """How many accounts the users logged in as, and where they came from."""
-    added = accounts["added"]
-    where = (
-        f"the {accounts['seeded']:,} seeded and {added:,} added to each stage's copy"
-        if added
-        else f"of the {accounts['seeded']:,} seeded"
-    )
+def accounts_sentence(accounts: dict | None) -> str:
+    """How many accounts the users logged in as, and where they came from ("" when the
+    report does not say)."""
+    if not accounts:
+        return ""
+    users, seeded, added = accounts["users"], accounts["seeded"], accounts["added"]
+    if not added:
+        return f"Each of the {users:,} users logged in as an account of its own, of the {seeded:,} seeded."
     return (
-        f"Each of the {accounts['users']:,} users logged in as an account of its own: "
-        f"{accounts['needed']:,} accounts, {where}."
+        f"Each of the {users:,} users logged in as an account of its own: the {seeded:,} "
+        f"seeded, and {added:,} added to each stage's copy."
     )
 
 
@@ -192,7 +195,7 @@ Command: `{report["command"]}`
 Profile **{profile["name"]}**: up to {profile["users"]} users for {profile["run_time_s"]:g} s
 ({profile["description"]}). Every stage started from the same data:
 {dataset["posts"]:,} posts, {dataset["comments"]:,} comments, {dataset["users"]:,} seeded users.
-{accounts_sentence(report["accounts"])}
+{accounts_sentence(report.get("accounts"))}
 
 Machine: {env["cpu_count"]} CPUs, Python {env["python"]}, Django {env["django"]},
 {env["database"]}, gunicorn {env["server_workers"]} workers × {env["server_threads"]} threads,

@@ -205,7 +205,7 @@ class TestReplay:
         assert report["accounts"] == {"users": 4, "needed": 4, "seeded": 3, "added": 1}
         # The commit it was made at, for the test that it is not stale.
         assert report["provenance"] == provenance.record("replay")
-        assert "the 3 seeded and 1 added to each stage's copy" in (out / "report.md").read_text()
+        assert "the 3 seeded, and 1 added to each stage's copy" in (out / "report.md").read_text()
         # Query counts come from Server-Timing: the list query(s) plus the token lookup.
         assert (
             report["stages"]["select_related"]["endpoints"]["GET /api/posts/"][
