@@ -163,7 +163,10 @@ def accounts_sentence(accounts: dict | None) -> str:
         return ""
     users, seeded, added = accounts["users"], accounts["seeded"], accounts["added"]
     if not added:
-        return f"Each of the {users:,} users logged in as an account of its own, of the {seeded:,} seeded."
+        return (
+            f"Each of the {users:,} users logged in as an account of its own, of the "
+            f"{seeded:,} seeded."
+        )
     return (
         f"Each of the {users:,} users logged in as an account of its own: the {seeded:,} "
         f"seeded, and {added:,} added to each stage's copy."
