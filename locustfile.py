@@ -123,10 +123,13 @@ def refuse_shared_accounts(environment, **kwargs):
         f"seeded: add them with `{logins.seed_command(count)}`, or run fewer users"
     )
     log.error("Refused: %s", refusal["reason"])
-    environment.process_exit_code = 1
-    # Once the start that fired this event has returned: the users it spawned stop
+    # Once the start that fired this event has returned; the users it spawned stop
     # without logging in (on_start). The web UI stays up for another try.
-    gevent.spawn(runner.quit if environment.parsed_options.headless else runner.stop)
+    if environment.parsed_options.headless:
+        environment.process_exit_code = 1
+        gevent.spawn(runner.quit)
+    else:
+        gevent.spawn(runner.stop)
 
 
 @events.test_start.add_listener
