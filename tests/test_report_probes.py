@@ -1,6 +1,9 @@
 """The replay report's requests on the idle server (cold and warm), and its accounts."""
 
+import json
+
 from loadtest import report
+from tests.test_docs import load_sync
 
 
 def figures(ms, db_ms=0.3, queries=2, size=2048):
@@ -81,3 +84,17 @@ class TestNotes:
         assert report.accounts_sentence(accounts) == (
             "Each of the 10 users logged in as an account of its own, of the 20 seeded."
         )
+
+
+def test_the_docs_show_the_table_and_say_which_figure_is_which(tmp_path, monkeypatch):
+    sync = load_sync()
+    monkeypatch.setattr(sync, "BASE_DIR", tmp_path)
+    probes = {"GET /api/posts/": {"cold": figures(9), "warm": {**figures(5), "requests": 5}}}
+    stages = {"cursor": stage(probes)}
+    (tmp_path / "made").mkdir()
+    (tmp_path / "made" / "report.json").write_text(json.dumps({"stages": stages}))
+
+    block = sync.single("made")
+
+    assert block.startswith(report.single_request_table(stages))
+    assert block.endswith(report.single_request_note(stages) + "\n")
