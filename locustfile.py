@@ -11,25 +11,33 @@ Each virtual user logs in as one of the seeded accounts (user1 ... userN, N from
 about 80 % of requests reading and 20 % writing. Requests are grouped by endpoint
 with `name=`, so /api/posts/17/ and /api/posts/42/ are one row; the names are in
 loadtest/endpoints.py, where the report and the tests find them too.
+
+No two running users share an account (or its token): each holds one of its own
+(loadtest/logins.py), and a test with more users than seeded accounts is refused with
+the command that seeds them.
 """
 
-import itertools
 import logging
 import os
 import random
 
+import gevent
 import requests
 from locust import FastHttpUser, SequentialTaskSet, between, events, run_single_user, task
 from locust.exception import StopUser
+from locust.runners import MasterRunner, WorkerRunner
 
-from loadtest import endpoints, profiles, samples
+from loadtest import endpoints, logins, profiles, samples
 from seed import accounts
 
 log = logging.getLogger(__name__)
 
 # What the system under test holds, read once per load process at test start.
 dataset = {"seeded_users": 0, "post_ids": None}
-_user_numbers = itertools.count()
+# The seeded accounts this load process hands out, one to each running user.
+accounts_free = logins.Pool()
+# Why this test was refused, while it is: its users then stop without logging in.
+refusal = {"reason": None}
 
 
 @events.init_command_line_parser.add_listener
@@ -70,6 +78,58 @@ def read_dataset(environment, **kwargs):
         data["comments"],
         data["seeded_users"],
     )
+
+
+@events.test_start.add_listener
+def hand_out_accounts(environment, **kwargs):
+    """Give this load process its share of the seeded accounts: a running user holds one."""
+    process, processes = load_process(environment.runner)
+    if process < processes:
+        accounts_free.fill(
+            logins.numbers(dataset["seeded_users"], process=process, processes=processes)
+        )
+    else:
+        # A worker beyond the count the master expects: every account it could hand
+        # out is another worker's. Its users stop rather than share.
+        accounts_free.fill([])
+        log.error("More workers than --expect-workers %s: this one gets no accounts", processes)
+
+
+def load_process(runner) -> tuple[int, int]:
+    """This load process's number (from 0) and how many share the users: Locust's
+    workers each know their index and the count the master expects (`--processes N`
+    sets it); a single process is 0 of 1."""
+    if isinstance(runner, WorkerRunner):
+        return runner.worker_index, runner.environment.parsed_options.expect_workers
+    return 0, 1
+
+
+@events.test_start.add_listener
+def refuse_shared_accounts(environment, **kwargs):
+    """Stop a test that would need more accounts than are seeded (users would share
+    them), saying how to seed them. The master decides, or the single process."""
+    runner = environment.runner
+    refusal["reason"] = None
+    if runner is None or isinstance(runner, WorkerRunner):
+        return  # one user (`python locustfile.py`), or a worker: the master decides
+    profile = getattr(environment.shape_class, "profile", None)
+    users = profile.peak_users if profile else runner.target_user_count
+    processes = environment.parsed_options.expect_workers if isinstance(runner, MasterRunner) else 1
+    count, seeded = logins.needed(users, processes), dataset["seeded_users"]
+    if count <= seeded:
+        return
+    refusal["reason"] = (
+        f"{users} users need {count} accounts of their own, and the server has {seeded} "
+        f"seeded: add them with `{logins.seed_command(count)}`, or run fewer users"
+    )
+    log.error("Refused: %s", refusal["reason"])
+    # Once the start that fired this event has returned; the users it spawned stop
+    # without logging in (on_start). The web UI stays up for another try.
+    if environment.parsed_options.headless:
+        environment.process_exit_code = 1
+        gevent.spawn(runner.quit)
+    else:
+        gevent.spawn(runner.stop)
 
 
 @events.test_start.add_listener
@@ -157,6 +217,13 @@ class WriterContribution(SequentialTaskSet):
         self.interrupt()
 
 
+def more_accounts(runner) -> int:
+    """Accounts enough for the users the test asks for now, and one more per process."""
+    _, processes = load_process(runner)
+    users = runner.target_user_count * processes if runner else 1
+    return max(logins.needed(users, processes), dataset["seeded_users"] + processes)
+
+
 class BlogUser(FastHttpUser):
     """A signed-in user of the blog.
 
@@ -175,12 +242,25 @@ class BlogUser(FastHttpUser):
         # user is a tight loop, and "20 users" would mean far more than 20 people.
         return between(1, 3)(self) * self.environment.parsed_options.think_time_scale
 
+    account = None  # the number of the seeded account this user holds
+
     def on_start(self):
-        """Log in once, as one of the seeded accounts; every later request sends the token."""
+        """Log in once, as a seeded account of its own; every later request sends the token."""
+        if refusal["reason"]:
+            self.stop(force=True)  # quietly: the refusal has been logged once
         if not dataset["seeded_users"] or not dataset["post_ids"]:
             log.error("The server has no seeded users or no posts: run `manage.py seed_posts`")
             raise StopUser()
-        username = accounts.username(next(_user_numbers) % dataset["seeded_users"] + 1)
+        self.account = accounts_free.take()
+        if self.account is None:
+            # More users than this process has accounts for: added after the test
+            # started (the web UI), or starting while stopping users still hold theirs.
+            log.error(
+                "No seeded account is free for another user: user stopped. Seed more, e.g. `%s`.",
+                logins.seed_command(more_accounts(self.environment.runner)),
+            )
+            raise StopUser()
+        username = accounts.username(self.account)
         password = self.environment.parsed_options.seed_password
         with self.client.post(
             "/api/auth/token/",
@@ -196,6 +276,12 @@ class BlogUser(FastHttpUser):
             log.error("Login as %s failed (HTTP %s); user stopped", username, response.status_code)
             raise StopUser()
         self.auth = {"Authorization": f"Token {token}"}
+
+    def on_stop(self):
+        """Give the account back, for a user that starts later."""
+        if self.account is not None:
+            accounts_free.give_back(self.account)
+            self.account = None
 
 
 # Shapes only when asked for: a shape in this namespace would override -u/-r/-t.

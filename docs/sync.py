@@ -9,7 +9,7 @@ Chapters mark generated blocks with HTML comments, which GitHub does not render:
     <!-- queries -->                                 the expected query table (stages/)
     <!-- figures reports/reference/sqlite GET /api/posts/ -->  one endpoint, every stage
     <!-- run reports/reference/sqlite -->            the command and machine of a report
-    <!-- single reports/reference/sqlite -->         one list request per stage, idle server
+    <!-- single reports/reference/sqlite -->         requests on the idle server, cold and warm
     <!-- depth reports/reference/pagination-sqlite --> page 1 and a deep page as data grows
 
 Each marker is followed by its generated block and closed by `<!-- end -->`. The
@@ -91,9 +91,12 @@ def run(argument: str) -> str:
 
 
 def single(argument: str) -> str:
-    from loadtest.report import single_request_table
+    from loadtest.report import single_request_note, single_request_table
 
-    return single_request_table(_report(argument.strip())["stages"]) + "\n"
+    stages = _report(argument.strip())["stages"]
+    # Which figure is cold and which warm; reports made before the warm-up have one.
+    note = single_request_note(stages)
+    return single_request_table(stages) + "\n" + (f"\n{note}\n" if note else "")
 
 
 def depth(argument: str) -> str:

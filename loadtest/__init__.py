@@ -10,7 +10,8 @@ running processes
     generators.py      wrk, or Locust, driving one URL for `measure_ceiling`
 
 measuring
-    probe.py           single timed requests: health, the idle-server probe, a page
+    probe.py           single timed requests: health, the idle-server probe (cold and
+                       warm: every worker warmed), a page
     samples.py         every request of a Locust run (`Sample`), recorded and read
     shape.py           a profile as the Locust LoadTestShape that drives the users
     stats.py           figures from samples: percentiles, the login burst, the audit
@@ -18,6 +19,7 @@ measuring
     ceiling.py         each endpoint against a trivial one on the same server, and
                        the CPU the server and the load generator used
     environment.py     the machine and database a report was made on
+    provenance.py      the commit it was made at, and the files that decide its figures
 
 rendering
     markdown.py        the one table helper and number format
@@ -30,6 +32,7 @@ none of the three
                        each step a call to the modules above
     endpoints.py       the report rows' names, shared with the locustfile and tests
     profiles.py        named load profiles
+    logins.py          which seeded account each virtual user logs in as: its own
     arguments.py       the types of the commands' options
     ceiling_settings.py, ceiling_urls.py
                        the project's settings and URLs plus the trivial endpoint,

@@ -3,7 +3,8 @@
 - `clone`: a throwaway copy of this project's database for each replayed stage. The
   load test writes (posts, comments, tokens); replaying the next stage on the same
   database would give it more rows to serve than the stage before, and the comparison
-  would no longer be like for like. So each stage is served from a clone, dropped after.
+  would no longer be like for like. So each stage is served from a clone, dropped after,
+  settled first (`settle`) on PostgreSQL; `add_accounts` gives it more seeded accounts.
 - `empty`: a new database of its own, dropped after: `measure_pagination`'s scratch
   databases, and the tests' live servers (whose rows must be committed, which the test
   database's never are).
@@ -99,7 +100,9 @@ def empty(name: str, *, server: str | None, folder: Path) -> Iterator[str]:
 def clone(workdir: Path) -> Iterator[str]:
     """Copy this project's database; yield a DATABASE_URL for the copy, dropped on leaving.
 
-    A SQLite copy goes into `workdir`; a PostgreSQL one is a database beside the original.
+    A SQLite copy goes into `workdir`; a PostgreSQL one is a database beside the original,
+    settled: a copy holds the original's statistics and visibility map as they were, and
+    rows written since its last VACUUM have neither (when autovacuum is off or behind).
     """
     source = settings.DATABASES["default"]
     if source["ENGINE"].endswith("sqlite3"):
@@ -132,6 +135,7 @@ def clone(workdir: Path) -> Iterator[str]:
             "(a `make serve` on the same database?). Stop it and retry."
         ) from None
     try:
+        settle(url)
         yield url
     finally:
         _drop(server, name)
@@ -154,14 +158,29 @@ def populate(url: str, *, users: int, posts: int, comments: int, timeout=None) -
     """Migrate the database at `url` and seed it with `manage.py seed_posts`."""
     seed = ["--users", str(users), "--posts", str(posts), "--comments", str(comments)]
     for command in (["migrate", "--noinput", "-v0"], ["seed_posts", *seed, "-v0"]):
-        result = manage(*command, database_url=url, timeout=timeout)
-        if result.returncode:
-            raise DatabaseSetupError(f"`manage.py {command[0]}` failed:\n{result.stderr[-2000:]}")
+        _manage_or_fail(command, url, timeout)
+
+
+def add_accounts(url: str, *, count: int, password: str, timeout=None) -> None:
+    """Make the seeded accounts user1 ... user<count> exist in the database at `url`,
+    each logging in with `password`, and add nothing else (`manage.py seed_posts`)."""
+    seed = ["--users", str(count), "--posts", "0", "--comments", "0", "--password", password]
+    _manage_or_fail(["seed_posts", *seed, "-v0"], url, timeout)
+
+
+def _manage_or_fail(command: list[str], url: str, timeout) -> None:
+    result = manage(*command, database_url=url, timeout=timeout)
+    if result.returncode:
+        raise DatabaseSetupError(f"`manage.py {command[0]}` failed:\n{result.stderr[-2000:]}")
 
 
 def settle(url: str) -> None:
     """On PostgreSQL, do now what autovacuum would do after a bulk load, maybe in the
-    middle of a measurement: gather statistics and build the visibility map."""
+    middle of a measurement: gather statistics and build the visibility map.
+
+    Without them the planner guesses, and `paginated`'s COUNT(*) reads every page of
+    the table (a Seq Scan, 307 pages at 5,000 posts) instead of the smallest index (an
+    Index Only Scan, 7 pages): benchmarks/count_plan.py shows both plans."""
     if urlsplit(url).scheme.startswith("sqlite"):
         return
     with closing(connect(url, autocommit=True)) as conn:

@@ -11,11 +11,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from . import databases, locust_process, probe, profiles, samples, stats
-from .server import serve
+from .endpoints import COMMENTS, POST, POSTS, row
+from .server import running
 
-# One anonymous request each, on the idle server before the load: what a reader sees
-# with `curl -i`, for the walkthrough's "measure first" step.
-PROBED = ("/api/posts/", "/api/comments/")
 # What /api/health/ counts before and after a run, for the writes audit.
 COUNTED = ("posts", "comments", "seeded_users")
 # When the profile ends, let each user's request in flight finish rather than cutting
@@ -68,21 +66,44 @@ class RunSettings:
         return " ".join(parts)
 
 
+def probed(post_ids: list[int]) -> dict[str, str]:
+    """The anonymous requests made on the idle server before the load, by report row:
+    what a reader sees with `curl -i`, for the walkthrough's "measure first" step. The
+    two lists, and the newest post (`post_ids` is the lowest and highest id)."""
+    return {
+        row("GET", POSTS): POSTS,
+        row("GET", POST): f"{POSTS}{post_ids[1]}/",
+        row("GET", COMMENTS): COMMENTS,
+    }
+
+
 def run_stage(
-    stage: str, run: RunSettings, *, stage_dir: Path, progress: Callable[[str], None]
+    stage: str,
+    run: RunSettings,
+    *,
+    stage_dir: Path,
+    progress: Callable[[str], None],
+    accounts: dict,
 ) -> dict:
-    """Serve `stage` on a copy of the database, run the profile, return its figures."""
+    """Serve `stage` on a copy of the database, run the profile, return its figures.
+
+    `accounts` is the plan of logins.plan: the copy is given the accounts it lacks."""
     stage_dir.mkdir(parents=True, exist_ok=True)
     with databases.clone(stage_dir) as database_url:
-        with serve(
+        if accounts["added"]:
+            databases.add_accounts(database_url, count=accounts["needed"], password=run.password)
+        with running(
             stage,
             env={"DATABASE_URL": database_url},
             workers=run.server_workers,
             threads=run.server_threads,
             log_path=stage_dir / "server.log",
-        ) as url:
+        ) as server:
+            url = server.url
             started_from = _counts(url)
-            single_requests = probe.single_requests(url, PROBED)
+            single_requests, warm_up = probe.single_requests(
+                url, probed(probe.health(url)["post_ids"]), server_pid=server.pid
+            )
             locust_process.run(
                 _locust_command(url, run, stage_dir),
                 env=_locust_environment(run, stage_dir),
@@ -95,6 +116,7 @@ def run_stage(
     result = stats.summarize(recorded)
     result["started_from"] = started_from
     result["single_requests"] = single_requests
+    result["warm_up"] = warm_up
     result["writes"] = stats.audit_writes(recorded, before=started_from, after=ended_with)
     return result
 

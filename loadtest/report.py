@@ -92,7 +92,37 @@ def stage_table(stages: dict) -> str:
 
 
 def single_request_table(stages: dict) -> str:
-    """One anonymous list request per stage on the idle server: time, SQL, size."""
+    """The anonymous requests on the idle server, per stage and endpoint: time, SQL
+    time, queries, size; cold and warm (see `single_request_note`)."""
+    probes = [
+        (stage, name, probe)
+        for stage, result in stages.items()
+        for name, probe in (result.get("single_requests") or {}).items()
+    ]
+    if not any("warm" in probe for _, _, probe in probes):
+        return _one_request_table(probes)
+    rows = [
+        [
+            stage,
+            name,
+            *(number(probe[when][key]) for when in ("cold", "warm") for key in ("ms", "db_ms")),
+            _cold_and_warm(probe, "queries", number),
+            _cold_and_warm(probe, "bytes", lambda size: number(size / 1024, " KB")),
+        ]
+        for stage, name, probe in probes
+    ]
+    header = ["stage", "endpoint", "cold ms", "cold SQL ms", "warm ms", "warm SQL ms"]
+    return table([*header, "queries", "size"], [LEFT] * 2 + [RIGHT] * 6, rows)
+
+
+def _cold_and_warm(probe: dict, key: str, show) -> str:
+    """One figure when the cold request and the warm ones agree on it, else both."""
+    cold, warm = probe["cold"][key], probe["warm"][key]
+    return show(cold) if cold == warm else f"{show(cold)} cold, {show(warm)} warm"
+
+
+def _one_request_table(probes: list) -> str:
+    """The table of a report made before the warm-up: one request per endpoint."""
     rows = [
         [
             stage,
@@ -102,11 +132,45 @@ def single_request_table(stages: dict) -> str:
             number(probe["queries"]),
             number(probe["bytes"] / 1024, " KB"),
         ]
-        for stage, result in stages.items()
-        for name, probe in (result.get("single_requests") or {}).items()
+        for stage, name, probe in probes
     ]
     header = ["stage", "endpoint", "response ms", "SQL ms", "queries", "size"]
     return table(header, [LEFT] * 2 + [RIGHT] * 4, rows)
+
+
+def single_request_note(stages: dict) -> str:
+    """What the cold and the warm figures of `single_request_table` are ("" when the
+    stages have none)."""
+    result = next((r for r in stages.values() if r.get("warm_up")), None)
+    if result is None:
+        return ""
+    warm_up = result["warm_up"]
+    warm = next(iter(result["single_requests"].values()))["warm"]
+    times = "once" if warm_up["per_worker"] == 1 else f"{warm_up['per_worker']} times"
+    return (
+        "**Cold** is the first request for the endpoint that the freshly started server\n"
+        "answered: its worker may still be loading code, opening its database connection\n"
+        f"and filling caches. **Warm** is the median of {warm['requests']} more, sent after "
+        f"each of the\nserver's {warm_up['workers']} workers had answered the endpoint "
+        f"{times}: what a request costs a server\nthat has been running."
+    )
+
+
+def accounts_sentence(accounts: dict | None) -> str:
+    """How many accounts the users logged in as, and where they came from ("" when the
+    report does not say)."""
+    if not accounts:
+        return ""
+    users, seeded, added = accounts["users"], accounts["seeded"], accounts["added"]
+    if not added:
+        return (
+            f"Each of the {users:,} users logged in as an account of its own, of the "
+            f"{seeded:,} seeded."
+        )
+    return (
+        f"Each of the {users:,} users logged in as an account of its own: the {seeded:,} "
+        f"seeded, and {added:,} added to each stage's copy."
+    )
 
 
 def measured_with(report: dict) -> str:
@@ -134,6 +198,7 @@ Command: `{report["command"]}`
 Profile **{profile["name"]}**: up to {profile["users"]} users for {profile["run_time_s"]:g} s
 ({profile["description"]}). Every stage started from the same data:
 {dataset["posts"]:,} posts, {dataset["comments"]:,} comments, {dataset["users"]:,} seeded users.
+{accounts_sentence(report.get("accounts"))}
 
 Machine: {env["cpu_count"]} CPUs, Python {env["python"]}, Django {env["django"]},
 {env["database"]}, gunicorn {env["server_workers"]} workers × {env["server_threads"]} threads,
@@ -143,8 +208,10 @@ Locust {env["locust"]} ({env["locust_processes"]}) with {env["client"]}.
 
 ## One request, before the load
 
-What `curl -i` shows: one anonymous request on the idle server, its SQL time and query
-count from `Server-Timing`, and the size of the response.
+What `curl -i` shows on the idle server: anonymous requests, each on a new connection,
+timed by this client, with the SQL time and query count from `Server-Timing` and the
+size of the response. The post is the newest one.
+{single_request_note(report["stages"])}
 
 {single_request_table(report["stages"])}
 

@@ -37,7 +37,8 @@ def free_port() -> int:
 
 class Server(NamedTuple):
     """A running gunicorn: its base URL, and its master process (the workers are its
-    children), for a benchmark that counts the server's CPU time."""
+    children): a benchmark counts the server's CPU time, a probe finds which worker
+    answered."""
 
     url: str
     pid: int

@@ -18,6 +18,9 @@ Five costs make a naive seeder slow, and each has its fix here:
 - SQLite checking each row's foreign keys and paging its indexes through a 2 MB
   cache: `bulk_load_settings` turns the one off and enlarges the other, which took
   a million posts and comments with --reset from 64-96 s to 35-40 s here.
+
+And one cost a bulk load leaves behind, on PostgreSQL: tables without statistics or a
+visibility map until autovacuum gets to them, which `tables_settle` pays at once.
 """
 
 import random
@@ -113,6 +116,28 @@ def bulk_load_settings():
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {previous_cache}")
+
+
+def tables_settle(models) -> None:
+    """On PostgreSQL, VACUUM (ANALYZE) the tables of `models`, as autovacuum would once
+    it got to them (never, where it is off; maybe during a measurement, where it is on).
+
+    A table loaded in bulk has no statistics (the planner guesses its size) and no
+    visibility map (an index-only scan must still read the table). `paginated`'s
+    COUNT(*) then reads every page of the posts (a Seq Scan, 307 pages at 5,000 posts)
+    instead of its smallest index (7 pages): see benchmarks/count_plan.py. At a million
+    posts and comments this took ~4 s here, after a seed of ~150 s.
+
+    VACUUM cannot run inside a transaction: inside a caller's, only the statistics are
+    gathered.
+    """
+    if connection.vendor != "postgresql":
+        return
+    quote = connection.ops.quote_name
+    tables = ", ".join(quote(model._meta.db_table) for model in models)
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
+    with connection.cursor() as cursor:
+        cursor.execute(f"{command} {tables}")
 
 
 def users_ensure(*, count: int, password: str, batch_size: int) -> list[int]:

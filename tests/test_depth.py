@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
-from loadtest import databases, depth, depth_report
+from loadtest import databases, depth, depth_report, provenance
 from stages import EXPECTED_QUERIES
 from tests.conftest import manage
 
@@ -86,6 +86,7 @@ class TestAnEndToEndRun:
             f"--requests 3 --database {DATABASE}"
         )
         assert report["environment"]["server"] == "1 worker x 1 thread"
+        assert report["provenance"] == provenance.record("pagination")
         assert report["environment"]["database"].startswith(
             "PostgreSQL" if ON_POSTGRESQL else "SQLite"
         )

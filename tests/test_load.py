@@ -7,15 +7,17 @@ import subprocess
 import sys
 import time
 from io import StringIO
+from unittest.mock import ANY
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from loadtest import databases, locust_process, profiles
+from loadtest import databases, locust_process, profiles, provenance
 from loadtest.endpoints import JOURNEYS as ENDPOINTS
 from loadtest.endpoints import LOGIN
 from loadtest.samples import load as samples_in
-from loadtest.server import serve
+from loadtest.server import free_port, serve
+from seed.accounts import DEFAULT_PASSWORD
 from tests.conftest import BASE_DIR, manage
 
 
@@ -32,12 +34,27 @@ def locust(env=None, **options):
     )
 
 
+def accounts_logged_in(database_url: str) -> int:
+    """How many accounts of the database at `database_url` have a token: one each
+    logged in since the seed (a login reuses its account's token)."""
+    result = manage(
+        "shell",
+        "-v0",
+        "-c",
+        "from rest_framework.authtoken.models import Token; print(Token.objects.count())",
+        database_url=database_url,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return int(result.stdout)
+
+
 class TestLocustfile:
     def test_a_plain_headless_run_uses_every_endpoint_without_failures(
         self, live_database_url, tmp_path
     ):
         """`locust --headless -u -r -t` runs as asked (no shape takes over), logs in,
         and walks every journey."""
+        databases.add_accounts(live_database_url, count=6, password=DEFAULT_PASSWORD)
         with serve("paginated", env={"DATABASE_URL": live_database_url}) as url:
             result = locust(
                 host=url,
@@ -52,7 +69,57 @@ class TestLocustfile:
         assert {sample[2] for sample in samples} == ENDPOINTS
         assert [s for s in samples if s[4]] == []  # no failures
         assert sum(1 for s in samples if s[2] == LOGIN) == 6  # each user logged in once
+        assert accounts_logged_in(live_database_url) == 6  # as an account of its own
         assert "Testing http://127.0.0.1" in result.stderr  # what is under test is printed
+
+    def test_users_in_several_load_processes_never_share_an_account(
+        self, live_database_url, tmp_path
+    ):
+        """Each Locust worker process hands out its own share of the accounts."""
+        databases.add_accounts(live_database_url, count=4, password=DEFAULT_PASSWORD)
+        # A master port of its own: Locust's default would meet another run's master.
+        port = free_port()
+        with serve("paginated", env={"DATABASE_URL": live_database_url}) as url:
+            result = locust(
+                host=url,
+                users=4,
+                run_time=6,
+                processes=2,
+                options={
+                    "--think-time-scale": 0.05,
+                    "--master-bind-port": port,
+                    "--master-port": port,
+                },
+                env={"LOAD_SAMPLES_DIR": str(tmp_path)},
+            )
+
+        samples = samples_in(tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert [s for s in samples if s[2] == LOGIN and s[4]] == []
+        assert sum(1 for s in samples if s[2] == LOGIN) == 4
+        assert accounts_logged_in(live_database_url) == 4
+
+    @pytest.mark.parametrize(
+        "options, env",
+        [
+            ({"users": 5, "run_time": 5}, {}),
+            ({}, {"LOAD_PROFILE": "smoke", "LOAD_USERS": "5"}),
+        ],
+        ids=["users option", "profile"],
+    )
+    def test_more_users_than_accounts_is_refused_with_the_command_that_seeds_them(
+        self, live_database_url, tmp_path, options, env
+    ):
+        with serve("paginated", env={"DATABASE_URL": live_database_url}) as url:
+            result = locust(host=url, env={"LOAD_SAMPLES_DIR": str(tmp_path), **env}, **options)
+
+        assert result.returncode == 1
+        assert "Refused: 5 users need 5 accounts of their own, and the server has 3" in (
+            result.stderr
+        )
+        assert "`python manage.py seed_posts --users 5 --posts 0 --comments 0`" in result.stderr
+        assert samples_in(tmp_path) == []  # no user logged in, or sent anything
+        assert "Traceback" not in result.stderr
 
     def test_a_wrong_password_stops_the_user_with_a_clear_failure(
         self, live_database_url, tmp_path
@@ -125,12 +192,20 @@ class TestReplay:
             assert lists["requests"] > 0
             assert 0 < lists["p50_ms"] <= lists["p95_ms"] <= lists["p99_ms"]
             assert lists["rps"] > 0
-            assert figures["single_requests"]["GET /api/comments/"]["bytes"] > 0
+            for probed in figures["single_requests"].values():
+                assert probed["cold"]["bytes"] > 0 and probed["warm"]["bytes"] > 0
+            # Both workers answered every probed path before the warm figures.
+            assert figures["warm_up"] == {"workers": 2, "per_worker": 1, "requests": ANY}
             # Nothing lost: every 201 is a row, every row a 201, and no 5xx.
             assert figures["writes"]["ok"] is True
             assert figures["writes"]["posts"]["201s"] > 0
-            # Each stage started from the seeded data, not the previous stage's writes.
-            assert figures["started_from"] == {"posts": 30, "comments": 30, "seeded_users": 3}
+            # Each stage started from the seeded data, not the previous stage's writes,
+            # and the account its 4 users lacked.
+            assert figures["started_from"] == {"posts": 30, "comments": 30, "seeded_users": 4}
+        assert report["accounts"] == {"users": 4, "needed": 4, "seeded": 3, "added": 1}
+        # The commit it was made at, for the test that it is not stale.
+        assert report["provenance"] == provenance.record("replay")
+        assert "the 3 seeded, and 1 added to each stage's copy" in (out / "report.md").read_text()
         # Query counts come from Server-Timing: the list query(s) plus the token lookup.
         assert (
             report["stages"]["select_related"]["endpoints"]["GET /api/posts/"][
@@ -143,8 +218,15 @@ class TestReplay:
             == 3
         )
         assert report["stages"]["paginated"]["endpoints"]["GET /api/posts/"]["vs_previous"]
-        # One anonymous request on the idle server, as `curl -i` would show it.
-        assert report["stages"]["paginated"]["single_requests"]["GET /api/posts/"]["queries"] == 2
+        # Anonymous requests on the idle server, as `curl -i` would show them: the first
+        # (cold) and, once every worker had answered, the median of a few (warm).
+        probed = report["stages"]["paginated"]["single_requests"]
+        assert list(probed) == ["GET /api/posts/", "GET /api/posts/[id]/", "GET /api/comments/"]
+        assert probed["GET /api/posts/[id]/"]["path"] == "/api/posts/30/"  # the newest
+        for name, queries in (("GET /api/posts/", 2), ("GET /api/posts/[id]/", 1)):
+            assert probed[name]["cold"]["queries"] == probed[name]["warm"]["queries"] == queries
+        assert probed["GET /api/posts/"]["warm"]["requests"] == 5
+        assert "| paginated | GET /api/posts/[id]/ |" in (out / "report.md").read_text()
         assert (out / "chart.png").read_bytes().startswith(b"\x89PNG")
         assert "| GET /api/posts/ | paginated |" in (out / "report.md").read_text()
         for stage in ("select_related", "paginated"):

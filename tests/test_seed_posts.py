@@ -30,6 +30,9 @@ on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="PostgreSQL's bulk path (COPY)"
 )
 on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's page cache")
+vacuumed = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's VACUUM (ANALYZE)"
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OPTION_DESTS = {
@@ -528,6 +531,67 @@ class TestInterrupted:
         assert post_rows() == old_posts
         assert comment_rows() == old_comments
         assert usernames() == old_users
+
+
+def table_state(model) -> tuple[float, int, int]:
+    """PostgreSQL's idea of a table: estimated rows, pages, pages all-visible."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples, relpages, relallvisible FROM pg_class WHERE relname = %s",
+            [model._meta.db_table],
+        )
+        return cursor.fetchone()
+
+
+def count_plan() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f'EXPLAIN SELECT COUNT(*) FROM "{Post._meta.db_table}"')
+        return "\n".join(line for (line,) in cursor.fetchall())
+
+
+class TestSettled:
+    """On PostgreSQL, the tables written are vacuumed and analysed after the commit, as
+    autovacuum would do some time later (or never, where it is off)."""
+
+    @vacuumed
+    @pytest.mark.django_db(transaction=True)
+    def test_the_tables_written_have_statistics_and_a_visibility_map(self):
+        seed("--users", "3", "--posts", "2000", "--comments", "10")
+
+        rows, pages, visible = table_state(Post)
+        assert rows == 2000
+        assert visible == pages > 1
+        assert table_state(Comment)[0] == 10
+        # So the paginated stage's COUNT(*) reads the smallest index, not the table.
+        assert "Index Only Scan" in count_plan()
+
+    @vacuumed
+    def test_inside_a_callers_transaction_only_the_statistics_are_gathered(self):
+        seed("--users", "3", "--posts", "50", "--comments", "0")
+
+        assert table_state(Post)[0] == 50
+
+    def test_only_the_tables_written_are_settled(self):
+        with mock.patch("seed.management.commands.seed_posts.tables_settle") as settle:
+            seed("--users", "2", "--posts", "0", "--comments", "0")
+            seed("--users", "2", "--posts", "3", "--comments", "2")
+
+        assert [call.args[0] for call in settle.call_args_list] == [
+            [get_user_model()],
+            [get_user_model(), Post, Comment],
+        ]
+
+    def test_an_interrupt_while_settling_keeps_the_rows_and_says_so(self):
+        settle = mock.patch(
+            "seed.management.commands.seed_posts.tables_settle", side_effect=KeyboardInterrupt
+        )
+
+        with settle, pytest.raises(CommandError) as raised:
+            seed("--users", "2", "--posts", "3", "--comments", "2")
+
+        assert "Interrupted after the commit: every row is written" in str(raised.value)
+        assert raised.value.returncode == 130
+        assert (Post.objects.count(), Comment.objects.count()) == (3, 2)
 
 
 class TestIfEmpty:

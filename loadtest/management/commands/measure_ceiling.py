@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from blog.models import Comment, Post
-from loadtest import ceiling, ceiling_report, databases, environment, generators
+from loadtest import ceiling, ceiling_report, databases, environment, generators, provenance
 from loadtest.arguments import (
     ceiling_endpoint_list,
     duration,
@@ -124,6 +124,7 @@ class Command(BaseCommand):
             )
         run = self.settings(options)
         out = self.report_folder(options["out"])
+        source = provenance.record("ceiling")
         post_id, data = self.data(options["no_copy"])
         facts = self.environment(run)
         rounds = []
@@ -156,6 +157,7 @@ class Command(BaseCommand):
         facts["load_average_end"] = environment.load_average()
         report = {
             "command": self.command_line(run, options["no_copy"]),
+            "provenance": source,
             "environment": facts,
             "data": data,
             "settings": {
@@ -249,8 +251,7 @@ class Command(BaseCommand):
         return out
 
     def environment(self, run: ceiling.Settings) -> dict:
-        """Where the figures were measured. Facts a report records about itself (the
-        commit, say) belong here too."""
+        """Where the figures were measured (the commit is `provenance.record`'s)."""
         if run.generator == "wrk":
             name = generators.wrk_version()
             generator = f"{name}, {run.generator_workers} thread(s)"

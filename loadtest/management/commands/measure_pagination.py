@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import psycopg
 from django.core.management.base import BaseCommand, CommandError
 
-from loadtest import databases, depth, depth_report, environment
+from loadtest import databases, depth, depth_report, environment, provenance
 from loadtest.arguments import paged_stage_list, positive_int, size_list
 from loadtest.server import BASE_DIR, ServerError
 
@@ -67,6 +67,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         sizes, stages, kind = options["sizes"], options["stages"], options["database"]
         out = self.report_folder(options["out"])
+        source = provenance.record("pagination")
         server = (
             depth.postgres_server(os.environ.get("DATABASE_URL")) if kind == "postgresql" else None
         )
@@ -122,6 +123,7 @@ class Command(BaseCommand):
             "goal": verdict,
             "deep_pages": deep_pages,
             "seconds": {"per_size": seconds, "total": round(time.monotonic() - started, 1)},
+            "provenance": source,
         }
         depth_report.write(out, report)
         self.stdout.write("\n" + depth_report.tables(report) + "\n")

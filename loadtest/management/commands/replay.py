@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from blog.models import Comment, Post
-from loadtest import databases, environment, profiles, report, stats
+from loadtest import databases, environment, logins, profiles, provenance, report, stats
 from loadtest.arguments import (
     duration,
     milliseconds,
@@ -120,7 +120,11 @@ class Command(BaseCommand):
                 "overhead would be measured instead of the stages'. Unset it to replay."
             )
         run = RunSettings.from_options(options)
+        source = provenance.record("replay")
         dataset = self.dataset()
+        accounts = logins.plan(
+            users=run.profile.peak_users, processes=run.processes, seeded=dataset["users"]
+        )
         out = self.report_folder(options["out"])
         machine = self.environment(run)
         results = {}
@@ -139,6 +143,7 @@ class Command(BaseCommand):
                     run,
                     stage_dir=out / stage,
                     progress=lambda line, prefix=prefix: self.stdout.write(f"{prefix}: {line}"),
+                    accounts=accounts,
                 )
                 self.stdout.write(
                     f"{prefix}: done, {results[stage]['requests']:,} requests "
@@ -155,7 +160,7 @@ class Command(BaseCommand):
         finally:
             # Whatever stopped the run, the stages that finished are reported.
             if results:
-                self.write_report(out, results, run, dataset, machine)
+                self.write_report(out, results, run, dataset, machine, accounts, source)
         self.stdout.write("\n" + report.comparison_table(results) + "\n")
         self.stdout.write(self.style.SUCCESS(f"Report: {out / 'report.md'}"))
         found = stats.breaches(results, max_fail_ratio=run.max_fail_ratio, max_p95=run.max_p95)
@@ -195,7 +200,7 @@ class Command(BaseCommand):
             "client": "FastHttpUser",
         }
 
-    def write_report(self, out, results, run: RunSettings, dataset, machine):
+    def write_report(self, out, results, run: RunSettings, dataset, machine, accounts, source):
         stats.add_ratios(results)
         profile = run.profile
         report.write(
@@ -211,6 +216,8 @@ class Command(BaseCommand):
                     "steps": [[s.until, s.users, s.spawn_rate] for s in profile.steps],
                 },
                 "dataset": dataset,
+                "accounts": accounts,
                 "environment": machine,
+                "provenance": source,
             },
         )

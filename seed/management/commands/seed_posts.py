@@ -2,12 +2,13 @@ import argparse
 import random
 import time
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from faker import Faker
 from tqdm import tqdm
 
-from blog.models import Post
+from blog.models import Comment, Post
 from loadtest.arguments import non_negative_int, positive_int
 from seed.accounts import DEFAULT_PASSWORD
 from seed.builders import (
@@ -16,6 +17,7 @@ from seed.builders import (
     post_ids_read,
     posts_create,
     seed_data_reset,
+    tables_settle,
     users_ensure,
 )
 
@@ -55,7 +57,8 @@ class Command(BaseCommand):
     help = (
         "Fill the database with fake posts and comments by the users user1 ... userN, "
         "fast (bulk inserts, one password hash) and repeatably (--seed). Everything "
-        "happens in one transaction: on an error or Ctrl-C nothing is written."
+        "happens in one transaction: on an error or Ctrl-C nothing is written. On "
+        "PostgreSQL the tables written are then vacuumed and analysed."
     )
 
     def add_arguments(self, parser):
@@ -129,6 +132,14 @@ class Command(BaseCommand):
             raise CommandError(
                 "Interrupted: rolled back, nothing was written.", returncode=130
             ) from None
+        try:
+            tables_settle(self.written(options))
+        except KeyboardInterrupt:
+            raise CommandError(
+                "Interrupted after the commit: every row is written, but the tables are "
+                "not vacuumed and analysed yet (`VACUUM (ANALYZE)` does it).",
+                returncode=130,
+            ) from None
         elapsed = time.perf_counter() - started
         if not options["verbosity"]:
             return
@@ -141,6 +152,13 @@ class Command(BaseCommand):
                 f" Log in as user1 ... user{counts['users']} with password {options['password']!r}."
             )
         self.stdout.write(self.style.SUCCESS(summary))
+
+    def written(self, options) -> list:
+        """The models whose tables this run wrote to (or emptied, with --reset)."""
+        models = [get_user_model()]
+        models += [Post] if options["posts"] or options["reset"] else []
+        models += [Comment] if options["comments"] or options["reset"] else []
+        return models
 
     def seed(self, options, bar: tqdm):
         if (options["posts"] or options["comments"]) and not options["users"]:
