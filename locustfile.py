@@ -8,15 +8,19 @@
 
 Each virtual user logs in as one of the seeded accounts (user1 ... userN, N from
 /api/health/) and then repeats journeys: a reader's visit or a writer's contribution,
-about 80 % of requests reading and 20 % writing. Requests are grouped by endpoint
+about 77 % of requests reading and 23 % writing (creating, editing and deleting
+their own posts, and commenting). Requests are grouped by endpoint
 with `name=`, so /api/posts/17/ and /api/posts/42/ are one row; the names are in
 loadtest/endpoints.py, where the report and the tests find them too.
 """
 
+import collections
+import contextlib
 import itertools
 import logging
 import os
 import random
+import uuid
 
 import requests
 from locust import FastHttpUser, SequentialTaskSet, between, events, run_single_user, task
@@ -30,6 +34,14 @@ log = logging.getLogger(__name__)
 # What the system under test holds, read once per load process at test start.
 dataset = {"seeded_users": 0, "post_ids": None}
 _user_numbers = itertools.count()
+# The posts this load process's writers created lately, for comments to go to.
+recent_posts = collections.deque(maxlen=100)
+# How often a writer's contribution ends by changing one of its own posts: half the
+# contributions edit one (a PUT or a PATCH, as often), a quarter delete one. Enough
+# edits and deletes racing the comments for the writes audit to mean something, and
+# most posts stay, as on a real blog.
+EDIT_SHARE = 1 / 2
+DELETE_SHARE = 1 / 4
 
 
 @events.init_command_line_parser.add_listener
@@ -43,7 +55,7 @@ def add_options(parser):
         "--writer-weight",
         type=int,
         default=1,
-        help="Weight of the writer's journey against the reader's 2: 1 gives about 20 %% "
+        help="Weight of the writer's journey against the reader's 2: 1 gives about 23 %% "
         "writes by request; 8 a write-heavy load, for auditing that no write is lost.",
     )
     parser.add_argument(
@@ -82,6 +94,12 @@ def weigh_journeys(environment, **kwargs):
 @events.test_stop.add_listener
 def say_done(environment, **kwargs):
     log.warning("Load test against %s stopped", environment.host)
+
+
+def seeded_post_ids() -> range:
+    """The ids of the posts that were there at test start, which no one deletes."""
+    first, last = dataset["post_ids"]
+    return range(first, last + 1)
 
 
 def next_page(response):
@@ -131,25 +149,85 @@ class ReaderVisit(SequentialTaskSet):
 
 
 class WriterContribution(SequentialTaskSet):
-    """A writer's contribution: a new post, then a comment on someone's post."""
+    """A writer's contribution: a new post, a comment on a post, and sometimes a change
+    to one of the posts this user wrote in this run: an edit or a delete.
+
+    A user changes only its own posts (anyone else's would be a 403), and never one it
+    has deleted. Each request carries, in Locust's `context`, the post it changed and
+    the title it sent, so that the writes audit (loadtest/stats.py) can check, row by
+    row, that every answer the server gave is what its database holds.
+    """
 
     @task
     def create_post(self):
-        self.client.post(
+        title = "Load test post"
+        with self.client.post(
             "/api/posts/",
-            json={"title": "Load test post", "body": "Written by a Locust user."},
+            json={"title": title, "body": "Written by a Locust user."},
             name=endpoints.POSTS,
             headers=self.user.auth,
-        )
+            context={"wrote": title},
+            catch_response=True,
+        ) as response:
+            if response.status_code == 201:
+                post_id = response.json()["id"]
+                self.user.own_posts.append(post_id)
+                recent_posts.append(post_id)
 
     @task
     def comment(self):
-        post_id = random.randint(*dataset["post_ids"])
-        self.client.post(
+        # Half the comments go to a post written during this run, which its author may
+        # delete (its comments go with it), half to any seeded post.
+        if recent_posts and random.random() < 1 / 2:
+            post_id = random.choice(recent_posts)
+        else:
+            post_id = random.randint(*dataset["post_ids"])
+        with self.client.post(
             f"/api/posts/{post_id}/comments/",
             json={"body": "A comment from a Locust user."},
             name=endpoints.POST_COMMENTS,
             headers=self.user.auth,
+            context={"post": post_id},
+            catch_response=True,
+        ) as response:
+            if response.status_code == 404 and post_id not in seeded_post_ids():
+                # Its author deleted it meanwhile: "not found" is the right answer.
+                response.success()
+
+    @task
+    def change_own_post(self):
+        own = self.user.own_posts
+        chance = random.random()
+        if not own or chance >= EDIT_SHARE + DELETE_SHARE:
+            return
+        if chance < EDIT_SHARE:
+            self.edit(random.choice(own))
+        else:
+            self.delete(own.pop(random.randrange(len(own))))
+
+    def edit(self, post_id):
+        # A title no other edit sends, so the audit can tell which edit a row holds.
+        title = f"Edited {uuid.uuid4().hex[:12]}"
+        if random.random() < 1 / 2:
+            send, data = self.client.put, {"title": title, "body": "Edited by a Locust user."}
+        else:
+            send, data = self.client.patch, {"title": title}
+        send(
+            f"/api/posts/{post_id}/",
+            json=data,
+            name=endpoints.POST,
+            headers=self.user.auth,
+            context={"id": post_id, "wrote": title},
+        )
+
+    def delete(self, post_id):
+        with contextlib.suppress(ValueError):  # already gone from the recent ones
+            recent_posts.remove(post_id)
+        self.client.delete(
+            f"/api/posts/{post_id}/",
+            name=endpoints.POST,
+            headers=self.user.auth,
+            context={"id": post_id},
         )
 
     @task
@@ -166,8 +244,9 @@ class BlogUser(FastHttpUser):
     stays the bottleneck.
     """
 
-    # A reader visit is ~4.5 requests, a contribution 2: journeys weighted 2:1 give
-    # about 80 % reads and 20 % writes by request.
+    # A reader visit is ~4.5 requests, a contribution ~2.75 (a post, a comment, and
+    # three times in four an edit or a delete): journeys weighted 2:1 give about 77 %
+    # reads and 23 % writes by request.
     tasks = {ReaderVisit: 2, WriterContribution: 1}
 
     def wait_time(self):
@@ -196,6 +275,9 @@ class BlogUser(FastHttpUser):
             log.error("Login as %s failed (HTTP %s); user stopped", username, response.status_code)
             raise StopUser()
         self.auth = {"Authorization": f"Token {token}"}
+        # The posts this user wrote in this run and has not deleted: the only ones it
+        # edits or deletes.
+        self.own_posts = []
 
 
 # Shapes only when asked for: a shape in this namespace would override -u/-r/-t.

@@ -70,7 +70,7 @@ class Command(BaseCommand):
             type=non_negative_int,
             default=1,
             help="Weight of the writer's journey against the reader's 2: 1 gives about "
-            "20 %% writes; 8 a write-heavy load for the writes audit (default: %(default)s).",
+            "23 %% writes; 8 a write-heavy load for the writes audit (default: %(default)s).",
         )
         parser.add_argument(
             "--out",
