@@ -12,8 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from loadtest import databases, locust_process, profiles
+from loadtest.endpoints import CREATE_COMMENT, CREATE_POST, DELETE_POST, EDIT_POST, LOGIN
 from loadtest.endpoints import JOURNEYS as ENDPOINTS
-from loadtest.endpoints import LOGIN
 from loadtest.samples import load as samples_in
 from loadtest.server import serve
 from tests.conftest import BASE_DIR, manage
@@ -150,6 +150,57 @@ class TestReplay:
         for stage in ("select_related", "paginated"):
             assert (out / stage / "locust.html").exists()
             assert (out / stage / "locust_stats.csv").exists()
+
+    def test_a_write_heavy_replay_reconciles_every_write_with_the_rows(
+        self, live_database_url, tmp_path
+    ):
+        """Writers create, edit and delete their own posts and comment on others' while
+        they go; the audit finds every answer in the stage's database after the run."""
+        out = tmp_path / "report"
+
+        result = manage(
+            "replay",
+            "--stages",
+            "cursor",
+            "--users",
+            "4",
+            "--run-time",
+            "6s",
+            "--think-time-scale",
+            "0.05",
+            "--writer-weight",
+            "8",
+            "--out",
+            str(out),
+            database_url=live_database_url,
+            timeout=180,
+        )
+
+        assert result.returncode == 0, result.stderr[-2000:]
+        writes = json.loads((out / "report.json").read_text())["stages"]["cursor"]["writes"]
+        recorded = samples_in(out / "cursor")
+        posts, comments = writes["posts"], writes["comments"]
+        assert writes["ok"] is True, writes
+        assert writes["5xx"] == 0
+        # Every kind of write happened, and the audit counted each answer.
+        for name, status, counted in (
+            (CREATE_POST, 201, posts["201s"]),
+            (DELETE_POST, 204, posts["204s"]),
+            (CREATE_COMMENT, 201, comments["201s"]),
+        ):
+            answered = [s for s in recorded if s.name == name and s.status == status]
+            assert len(answered) == counted > 0
+            assert all(s.id is not None for s in answered)  # the row each one touched
+        edits = [s for s in recorded if s.name in EDIT_POST and s.status == 200]
+        assert {s.name for s in edits} == set(EDIT_POST)
+        assert len(edits) == posts["200s"]
+        assert all(s.wrote.startswith("Edited ") for s in edits)
+        # Only this run's posts were deleted, and the comments on them went with them.
+        assert posts["gained"] == posts["201s"] - posts["204s"]
+        assert comments["gained"] == comments["201s"] - comments["gone_with_post"]
+        assert (posts["lost"], posts["back"], posts["stale"], comments["lost"]) == ([],) * 4
+        assert comments["orphans"] == 0
+        assert "| nothing lost |" in (out / "report.md").read_text()
 
     def test_no_server_or_locust_is_left_running(self, live_database_url, tmp_path):
         out = tmp_path / "report"
