@@ -244,8 +244,8 @@ class BlogUser(FastHttpUser):
     """
 
     # A reader visit is ~4.5 requests, a contribution ~2.75 (a post, a comment, and
-    # three times in four an edit or a delete: CHANGES): journeys weighted 2:1 give about 77 %
-    # reads and 23 % writes by request.
+    # three times in four an edit or a delete: CHANGES). Journeys weighted 2:1 give
+    # about 77 % reads and 23 % writes by request.
     tasks = {ReaderVisit: 2, WriterContribution: 1}
 
     def wait_time(self):
