@@ -174,7 +174,8 @@ def audit_writes(samples: list[Sample], *, before: dict, after: dict, held: Held
 
     deleted = {post_id for post_id in changes if answered(post_id, 204, (DELETE_POST,))}
     unknown = {post_id for post_id in changes if answered(post_id, 0, (DELETE_POST, *EDIT_POST))}
-    kept = [post_id for post_id in created if post_id not in deleted | unknown]
+    maybe_gone = deleted | unknown
+    kept = [post_id for post_id in created if post_id not in maybe_gone]
     posts = {
         "201s": _count(samples, CREATE_POST, 201),
         "200s": sum(_count(samples, name, 200) for name in EDIT_POST),
@@ -191,18 +192,15 @@ def audit_writes(samples: list[Sample], *, before: dict, after: dict, held: Held
         ],
         "unexplained": after["posts"] - before["posts"] - len(created.keys() & held.posts.keys()),
     }
-    gone_with_post = [c for c in comments if c.post in deleted | unknown]
     comments_held = [c for c in comments if c.id in held.comments]
     audit = {
         "posts": posts,
         "comments": {
             "201s": len(comments),
-            "gone_with_post": len(gone_with_post),
+            "gone_with_post": sum(1 for c in comments if c.post in maybe_gone),
             "gained": after["comments"] - before["comments"],
             "lost": [
-                c.id
-                for c in comments
-                if c.id not in held.comments and c.post not in deleted | unknown
+                c.id for c in comments if c.id not in held.comments and c.post not in maybe_gone
             ],
             "orphans": held.orphans,
             "unexplained": after["comments"] - before["comments"] - len(comments_held),

@@ -140,9 +140,11 @@ class Command(BaseCommand):
                     stage_dir=out / stage,
                     progress=lambda line, prefix=prefix: self.stdout.write(f"{prefix}: {line}"),
                 )
+                cache = results[stage]["cache"]
                 self.stdout.write(
-                    f"{prefix}: done, {results[stage]['requests']:,} requests "
-                    f"({time.monotonic() - started:.0f} s elapsed)"
+                    f"{prefix}: done, {results[stage]['requests']:,} requests"
+                    + (f", cache hits {report.cache_hits(cache)}" if cache else "")
+                    + f" ({time.monotonic() - started:.0f} s elapsed)"
                 )
         except KeyboardInterrupt:
             raise CommandError(
