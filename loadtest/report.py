@@ -275,7 +275,8 @@ def chart(report: dict):
                     x, 0.02, NO_BAR, transform=foot, rotation=90, ha="center", va="bottom",
                     fontsize=7, color=f"C{i}",
                 )  # fmt: skip
-    latency.set_yscale("log")
+    if any(figures.get("p95_ms") for r in stages.values() for figures in r["endpoints"].values()):
+        latency.set_yscale("log")  # not without a bar: there would be nothing to scale
     latency.set_ylabel("response time, ms (log scale)")
     latency.set_xticks([j + width * (len(stages) - 1) / 2 for j in range(len(names))])
     latency.set_xticklabels(names, fontsize=8, rotation=25, ha="right", rotation_mode="anchor")

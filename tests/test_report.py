@@ -478,6 +478,16 @@ class TestChart:
         # naive is the first of two bars in each endpoint's group, at x = group index.
         assert labels == [(report.NO_BAR, names.index("GET /api/posts/"))]
 
+    def test_stages_with_no_figures_at_all_still_get_a_chart(self, tmp_path):
+        """No request finished anywhere (every one during the logins): no log scale
+        to draw, but a chart all the same."""
+        data = self.report()
+        data["stages"] = {"naive": stats.summarize([]), "paginated": stats.summarize([])}
+
+        report.write_chart(tmp_path / "chart.png", data)
+
+        assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+
     def test_the_legend_is_outside_the_plots(self):
         import matplotlib.pyplot as plt
 
