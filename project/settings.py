@@ -5,6 +5,8 @@ just works on a laptop:
 
 - STAGE: which optimisation stage to serve (see `stages/`); default `naive`.
 - DATABASE_URL: e.g. postgres://postgres@127.0.0.1:5432/test; default SQLite in the repo root.
+- REDIS_URL: the Redis that the `cached` stage keeps pages in; default
+  redis://127.0.0.1:6379/0. Serving that stage without it stops at start, with a message.
 - DJANGO_DEBUG=1 turns DEBUG on; it is off by default, as in production, because DEBUG
   keeps every query in memory and changes what a load test measures.
 - DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS (comma-separated).
@@ -15,12 +17,13 @@ just works on a laptop:
 DJANGO_SECRET_KEY of 50+ random characters, DJANGO_ALLOWED_HOSTS and DJANGO_HTTPS=1.
 """
 
+import hashlib
 import os
 from pathlib import Path
 
 import dj_database_url
 
-from stages import DEFAULT_STAGE, check_stage
+from stages import DEFAULT_STAGE, check_stage, redis_url, unavailable
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -137,6 +140,34 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # would deadlock), so it fails with "database is locked" under concurrency.
         "transaction_mode": "IMMEDIATE",
     }
+
+# The `cached` stage's pages, and the versions that invalidate them, in Redis. Keys
+# start with this database's own prefix, so that two databases (a replay's copy of each
+# stage, a test's) never read each other's pages, while every server of one database
+# shares them: a write through any server is seen by all.
+REDIS_URL = redis_url()
+_DATABASE_KEY = hashlib.sha256(
+    "|".join(
+        str(DATABASES["default"].get(k) or "") for k in ("ENGINE", "HOST", "PORT", "NAME")
+    ).encode()
+).hexdigest()[:12]
+CACHES = {
+    "default": {
+        # django-redis rather than Django's own RedisCache, which builds a new redis-py
+        # client for every cache call (a tenth of a millisecond each).
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"blog-{_DATABASE_KEY}",
+        # A page stays at most 5 minutes: the bound on staleness for a write that
+        # bypasses the API (the admin, a shell, the seeder) and so changes no version.
+        "TIMEOUT": 300,
+        # A Redis that stops answering costs a request a second at most, not a minute.
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    },
+}
+# The cached stage needs Redis: without it, stop here with one line, not a traceback.
+if (_reason := unavailable(STAGE)) is not None:
+    raise SystemExit(_reason)
 
 # Django's database sessions (for the browsable API and the admin), except that a session
 # cookie PostgreSQL cannot look up is no session rather than a 500. The classes named

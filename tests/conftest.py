@@ -34,6 +34,18 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def own_cache_keys(settings):
+    """The cached stage's Redis is shared (by other test runs too) and outlives each
+    test's rolled-back database: each test keeps its pages and versions under keys of
+    its own, which expire soon after."""
+    tag = uuid.uuid4().hex[:12]
+    settings.CACHES = {
+        alias: {**config, "KEY_PREFIX": f"test-{tag}-{alias}", "TIMEOUT": 600}
+        for alias, config in django_settings.CACHES.items()
+    }
+
+
 @pytest.fixture(params=STAGES)
 def stage(request, settings):
     """Run the test once at every stage, the way `STAGE=<name>` serves it."""
