@@ -167,6 +167,13 @@ def single_request_table(stages: dict) -> str:
     return table(header, [LEFT] * 2 + [RIGHT] * 4, rows)
 
 
+def skipped_line(report: dict) -> str:
+    """The stages this machine could not serve, a line each with the reason, after a
+    blank line; nothing when every stage ran."""
+    skipped = report.get("skipped") or {}
+    return "".join(f"\nNot replayed: {reason}\n" for reason in skipped.values())
+
+
 def measured_with(report: dict) -> str:
     """One sentence: the command, data, profile and machine a report was made with."""
     env, data, profile = report["environment"], report["dataset"], report["profile"]
@@ -188,7 +195,7 @@ def write(out: Path, report: dict) -> None:
     markdown = f"""# Replay: the same load against every stage
 
 Command: `{report["command"]}`
-
+{skipped_line(report)}
 Profile **{profile["name"]}**: up to {profile["users"]} users for {profile["run_time_s"]:g} s
 ({profile["description"]}). Every stage started from the same data:
 {dataset["posts"]:,} posts, {dataset["comments"]:,} comments, {dataset["users"]:,} seeded users.

@@ -10,12 +10,17 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from model_bakery import baker
 
-from loadtest import databases, locust_process, profiles
+from blog.models import Post
+from loadtest import databases, locust_process, profiles, stats
 from loadtest.endpoints import CREATE_COMMENT, CREATE_POST, DELETE_POST, EDIT_POST, LOGIN
 from loadtest.endpoints import JOURNEYS as ENDPOINTS
+from loadtest.management.commands import replay as replay_command
 from loadtest.samples import load as samples_in
 from loadtest.server import serve
+from seed import accounts
+from stages import STAGES
 from tests.conftest import BASE_DIR, manage
 
 
@@ -248,6 +253,79 @@ class TestReplayInput:
             call_command("replay", "--out", str(tmp_path / "r"), stdout=StringIO())
 
         assert not (tmp_path / "r").exists()
+
+
+# Nothing listens on port 1: a Redis that is down.
+CLOSED_REDIS = "redis://127.0.0.1:1/0"
+
+
+@pytest.mark.django_db
+class TestAStageThisMachineCannotServe:
+    """The cached stage needs Redis. Without it, a replay of every stage (`make demo`)
+    goes on without that one and says how to start Redis; naming it is an error."""
+
+    def test_named_it_is_a_clear_error_before_anything_starts(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("REDIS_URL", CLOSED_REDIS)
+
+        with pytest.raises(CommandError) as error:
+            call_command(
+                "replay",
+                "--stages",
+                "cursor,cached",
+                "--out",
+                str(tmp_path / "r"),
+                stdout=StringIO(),
+            )
+
+        message = str(error.value)
+        assert message.startswith(f"Stage 'cached' needs Redis at {CLOSED_REDIS} (")
+        assert message.endswith("Start it (redis-server) or set REDIS_URL.")
+        assert "\n" not in message
+        assert not (tmp_path / "r").exists()
+
+    def replay_every_stage(self, monkeypatch, folder, django_user_model) -> tuple[list, str]:
+        """`manage.py replay` with no --stages, on one post and one seeded account: the
+        stages it replays, and what it printed. Serving and loading each stage is what
+        the other tests do; here, only which stages are replayed matters."""
+        baker.make(Post, user=baker.make(django_user_model, username=accounts.username(1)))
+        replayed = []
+
+        def run_stage(stage, run, *, stage_dir, progress):
+            replayed.append(stage)
+            figures = stats.summarize([])
+            return {**figures, "started_from": {}, "single_requests": {}, "writes": None}
+
+        monkeypatch.setattr(replay_command, "run_stage", run_stage)
+        out = StringIO()
+        call_command("replay", "--out", str(folder), stdout=out)
+        return replayed, out.getvalue()
+
+    def test_by_default_it_is_skipped_with_the_reason_and_the_others_are_replayed(
+        self, monkeypatch, tmp_path, django_user_model
+    ):
+        monkeypatch.setenv("REDIS_URL", CLOSED_REDIS)
+        folder = tmp_path / "r"
+
+        replayed, printed = self.replay_every_stage(monkeypatch, folder, django_user_model)
+
+        assert replayed == [stage for stage in STAGES if stage != "cached"]
+        (skipped,) = [line for line in printed.splitlines() if "cached" in line]
+        assert skipped.startswith(f"Skipped: Stage 'cached' needs Redis at {CLOSED_REDIS} (")
+        assert skipped.endswith("Start it (redis-server) or set REDIS_URL.")
+        report = json.loads((folder / "report.json").read_text())
+        assert list(report["stages"]) == replayed
+        assert report["skipped"] == {"cached": skipped.removeprefix("Skipped: ")}
+        assert f" --stages {','.join(replayed)} " in report["command"]
+        assert f"Not replayed: {report['skipped']['cached']}" in (folder / "report.md").read_text()
+
+    def test_with_redis_up_every_stage_is_replayed(self, monkeypatch, tmp_path, django_user_model):
+        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")  # CI's and this machine's
+
+        replayed, printed = self.replay_every_stage(monkeypatch, tmp_path / "r", django_user_model)
+
+        assert replayed == list(STAGES)
+        assert "Skipped" not in printed
+        assert json.loads((tmp_path / "r" / "report.json").read_text())["skipped"] == {}
 
 
 def replay_copies_left() -> list[str]:
