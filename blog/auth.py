@@ -3,9 +3,12 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions, status
 from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from .serializers import StrictCharField
 
 
 class IsAuthenticatedToRevoke(permissions.BasePermission):
@@ -19,6 +22,16 @@ class IsAuthenticatedToRevoke(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated)
 
 
+class SignInSerializer(AuthTokenSerializer):
+    """DRF's sign-in serializer with StrictCharFields: `{"username": 1}` is a 400 that
+    names the field, not a sign-in as the user called "1"."""
+
+    username = StrictCharField(label="Username", write_only=True)
+    password = StrictCharField(
+        label="Password", style={"input_type": "password"}, trim_whitespace=False, write_only=True
+    )
+
+
 @extend_schema_view(
     # Signing in needs no credentials (drf-spectacular only sees that for AllowAny).
     post=extend_schema(auth=[{}], summary="Sign in: a username and password for a token"),
@@ -30,6 +43,7 @@ class TokenView(ObtainAuthToken):
     and the next POST creates a new one."""
 
     permission_classes = [IsAuthenticatedToRevoke]
+    serializer_class = SignInSerializer
     # The project's parsers: JSON, form and multipart as in DRF's view, with JSON nested
     # too deep to parse a 400 (see project/hardening.py).
     parser_classes = APIView.parser_classes

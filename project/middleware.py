@@ -7,10 +7,25 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import connection
 
+# Statements that open, end or nest a transaction. They read and write no rows, and
+# whether they pass through Django's cursor at all depends on the database: SQLite's
+# `BEGIN IMMEDIATE` and a nested atomic block's SAVEPOINT do, PostgreSQL's BEGIN and
+# any COMMIT do not.
+TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
+
+
+def is_query(sql: str) -> bool:
+    """Whether `sql` counts as a query: it reads or writes rows. Transaction control does
+    not, so that a request's count is the same on SQLite and PostgreSQL, and the same in
+    a test's transaction as under gunicorn."""
+    return not TRANSACTION_CONTROL.match(sql)
+
 
 class SqlMeter:
-    """The queries a request ran and the seconds it spent in the database: executing each
-    statement and fetching its rows.
+    """The queries a request ran (what `is_query()` calls one) and the seconds it spent
+    in the database: executing every statement and fetching its rows. Transaction
+    control is timed but not counted: waiting for a transaction's lock is time in the
+    database too.
 
     Timing `execute` alone is not enough. A driver returns from `execute` as soon as the
     first row is ready (SQLite's does), and Django fetches the rest afterwards, outside
@@ -33,7 +48,8 @@ class SqlMeter:
             return execute(sql, params, many, context)
         finally:
             self.seconds += time.perf_counter() - start
-            self.queries += 1
+            if is_query(sql):
+                self.queries += 1
 
 
 class TimedFetches:
@@ -75,7 +91,7 @@ class ServerTimingMiddleware:
 
     The count comes from a query wrapper around the whole request, not from DEBUG's
     query log: that log is off in production settings and stops at 9,000 queries,
-    which the naive stage passes.
+    which the naive stage passes. See `SqlMeter` for what is counted and timed.
     """
 
     def __init__(self, get_response):

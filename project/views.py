@@ -67,7 +67,11 @@ class ApiSchema(AutoSchema):
         authenticators = self.view.get_authenticators()
         has_id = "{" in self.path
         if self.method in ("POST", "PUT", "PATCH"):
-            responses[400] = OpenApiResponse(ValidationErrorSerializer, "The body is not valid.")
+            responses[400] = OpenApiResponse(
+                ValidationErrorSerializer,
+                "The body is not valid: a field missing, blank, too long, or not of its type "
+                "(a number where a string is due).",
+            )
         if authenticators:
             responses[401] = error(
                 "No token, or an unknown or revoked one."
@@ -80,9 +84,14 @@ class ApiSchema(AutoSchema):
                 if has_id and self.method != "POST"
                 else "A browser session without its CSRF token."
             )
+        paginated = self._is_list_view(found) and getattr(self.view, "pagination_class", None)
+        if paginated and self.view.pagination_class.page_size_query_param:
+            responses[400] = OpenApiResponse(
+                ValidationErrorSerializer, "page_size is not a whole number from 1 up."
+            )
         if has_id:
             responses[404] = error("Nothing has that id.")
-        elif self._is_list_view(found) and getattr(self.view, "pagination_class", None):
+        elif paginated:
             responses[404] = error("Invalid page (or cursor): past the end, or not one.")
         return responses
 

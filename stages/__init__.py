@@ -92,6 +92,13 @@ class Queries:
 # Server-Timing header reports the same count, and the docs quote this table. A
 # `cached` cell reads "hit or miss": 0 or 1 means 0 queries when the page is in Redis,
 # and the `values` stage's 1 when it is not.
+#
+# A query is a statement that reads or writes rows (`project.middleware.is_query`).
+# Transaction control is not: a write runs in a transaction, which SQLite opens with
+# a `BEGIN IMMEDIATE` sent like a query and PostgreSQL opens unseen, and which a test's
+# own transaction turns into a SAVEPOINT. Counting those would give one endpoint three
+# figures. A write locks the row it changes with the query that reads it (FOR UPDATE),
+# so the locks add no query.
 AUTH_QUERIES = 1
 EXPECTED_QUERIES = {
     "GET /api/posts/": {
@@ -139,6 +146,14 @@ EXPECTED_QUERIES = {
     },
     "GET /api/health/": {stage: Queries(4) for stage in STAGES},  # four COUNT(*)s
     "POST /api/posts/": {stage: Queries(2) for stage in STAGES},  # token, INSERT
-    # The token, the post, the INSERT.
+    # The token, the post (locked), the INSERT.
     "POST /api/posts/{id}/comments/": {stage: Queries(3) for stage in STAGES},
+    # The token, the post (locked), the UPDATE; then, before `select_related`, the
+    # author the response nests.
+    "PUT /api/posts/{id}/": {stage: Queries(3) for stage in STAGES} | {"naive": Queries(4)},
+    # The token, the post (locked), its N comments in one DELETE, the post.
+    "DELETE /api/posts/{id}/": {stage: Queries(4) for stage in STAGES},
+    # The token, the comment (locked), the UPDATE; then, before `select_related`, the
+    # author and post the response nests.
+    "PATCH /api/comments/{id}/": {stage: Queries(3) for stage in STAGES} | {"naive": Queries(5)},
 }

@@ -29,6 +29,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.utils.urls import replace_query_param
 
+from blog.pagination import StrictPageSize
 from stages import paginated
 
 # The largest id a BigAutoField holds: a cursor beyond it was never issued.
@@ -38,7 +39,7 @@ Position = namedtuple("Position", ["created_at", "id"])
 Cursor = namedtuple("Cursor", ["reverse", "position"])
 
 
-class KeysetPagination(CursorPagination):
+class KeysetPagination(StrictPageSize, CursorPagination):
     """Keyset pagination on (created_at, id), newest first, with DRF's cursor interface.
 
     DRF's `CursorPagination` filters on the first ordering field only and steps over

@@ -1,11 +1,14 @@
 import importlib
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
+from django.db import connection
 from django.dispatch import receiver
+from django.test.utils import CaptureQueriesContext
 from django.urls import clear_url_caches, set_urlconf
 from model_bakery import baker
 from rest_framework.authtoken.models import Token
@@ -13,6 +16,7 @@ from rest_framework.test import APIClient
 
 from blog.models import Comment, Post
 from loadtest import databases
+from project.middleware import is_query
 from stages import STAGES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,6 +65,24 @@ def at_stage(settings):
         settings.STAGE = name
 
     return switch
+
+
+@pytest.fixture
+def assert_num_queries():
+    """`with assert_num_queries(n):` the block runs exactly n queries, counted by the rule
+    Server-Timing uses (`project.middleware.is_query`): transaction control, such as the
+    SAVEPOINT of an atomic block inside the test's transaction, is not a query."""
+
+    @contextmanager
+    def check(expected):
+        with CaptureQueriesContext(connection) as context:
+            yield
+        queries = [q["sql"] for q in context.captured_queries if is_query(q["sql"])]
+        assert len(queries) == expected, (
+            f"{len(queries)} queries, expected {expected}:\n" + "\n".join(queries)
+        )
+
+    return check
 
 
 @pytest.fixture

@@ -236,6 +236,54 @@ class TestFieldValues:
         assert not Post.objects.exists()
 
 
+class TestStringFieldsTakeStrings:
+    """A JSON number is not a string: every text field of every write refuses one, with
+    the field's message, rather than store its digits."""
+
+    BODIES = {
+        "create a post": ("POST", "/api/posts/", {"title": "T", "body": "B"}),
+        "replace a post": ("PUT", "/api/posts/{post}/", {"title": "T", "body": "B"}),
+        "change a post": ("PATCH", "/api/posts/{post}/", {"title": "T", "body": "B"}),
+        "comment on a post": ("POST", "/api/posts/{post}/comments/", {"body": "B"}),
+        "change a comment": ("PATCH", "/api/comments/{comment}/", {"body": "B"}),
+        "sign in": ("POST", TOKEN_URL, {"username": "bob", "password": "bob-password"}),
+    }
+    CASES = [(write, name) for write, (_, _, body) in BODIES.items() for name in body]
+
+    @pytest.mark.parametrize("number", [0, 7, -1.5], ids=["zero", "integer", "fraction"])
+    @pytest.mark.parametrize("write, name", CASES, ids=[f"{w}: {n}" for w, n in CASES])
+    def test_a_number_is_a_400_naming_the_field_and_nothing_is_written(
+        self, author_client, post, comment, other_user, write, name, number
+    ):
+        method, path, valid = self.BODIES[write]
+        before = stored()
+
+        response = author_client.generic(
+            method,
+            path.format(post=post.id, comment=comment.id),
+            json.dumps({**valid, name: number}),
+            content_type="application/json",
+        )
+
+        assert response.status_code == 400
+        assert response.json() == {name: ["Not a valid string."]}
+        assert stored() == before
+
+    def test_a_string_of_digits_is_a_string(self, author_client):
+        response = author_client.post("/api/posts/", {"title": "0", "body": "0"}, format="json")
+
+        assert response.status_code == 201
+        assert Post.objects.values_list("title", "body").get() == ("0", "0")
+
+    def test_the_schemas_example(self, author_client):
+        """A schema fuzzer's find: this was a 201 that stored "0"."""
+        response = author_client.post("/api/posts/", {"title": "0", "body": 0}, format="json")
+
+        assert response.status_code == 400
+        assert response.json() == {"body": ["Not a valid string."]}
+        assert not Post.objects.exists()
+
+
 class TestNulBytes:
     """PostgreSQL cannot store or compare text with a NUL byte in it: each of these would
     be a 500 there if it reached the database."""
@@ -464,32 +512,60 @@ class TestPageParameters:
         assert response.status_code == 404
         assert response.json() == {"detail": "Invalid page."}
 
-    @pytest.mark.parametrize("page_size", ["101", str(10**30)], ids=["above", "far above"])
-    def test_page_size_above_the_cap_is_the_cap(self, api_client, make_posts, page_size):
-        make_posts(101)
 
-        response = api_client.get("/api/posts/", {"page_size": page_size})
+class TestPageSize:
+    """`?page_size=` at both stages that take it: a whole number from 1 up, or a 400."""
 
-        assert response.status_code == 200
-        assert len(results(response)) == 100
+    LISTS = ["/api/posts/", "/api/comments/", "/api/posts/{post}/comments/"]
 
-    @pytest.mark.parametrize("page_size", ["0", "-5", "1.5", ""])
-    def test_page_size_that_is_not_a_positive_number_is_ignored(
-        self, api_client, make_posts, page_size
+    @pytest.fixture(autouse=True, params=["paginated", "cursor"])
+    def paginated(self, request, at_stage):
+        at_stage(request.param)
+
+    @pytest.mark.parametrize(
+        "page_size, message",
+        [
+            ("0", "Ensure this value is greater than or equal to 1."),
+            ("-5", "Ensure this value is greater than or equal to 1."),
+            ("1.5", "A valid integer is required."),
+            ("abc", "A valid integer is required."),
+            ("", "A valid integer is required."),
+            ("%00", "A valid integer is required."),
+            ("9" * 1001, "String value too large."),
+        ],
+        ids=["zero", "negative", "fraction", "word", "empty", "NUL", "a thousand digits"],
+    )
+    @pytest.mark.parametrize("list_url", LISTS)
+    def test_one_that_is_not_a_whole_number_from_1_up_is_a_400_naming_it(
+        self, api_client, comment, list_url, page_size, message
     ):
-        make_posts(21)
+        response = api_client.get(f"{list_url.format(post=comment.post_id)}?page_size={page_size}")
 
-        response = api_client.get("/api/posts/", {"page_size": page_size})
+        assert response.status_code == 400
+        assert response.json() == {"page_size": [message]}
 
-        assert response.status_code == 200
-        assert len(results(response)) == 20
-
-    def test_page_size_is_capped_on_a_posts_comments_too(self, api_client, post, make_comments):
+    @pytest.mark.parametrize("page_size", ["101", "1000", str(10**30)])
+    @pytest.mark.parametrize("list_url", LISTS)
+    def test_one_above_the_cap_is_the_cap(
+        self, api_client, post, make_posts, make_comments, list_url, page_size
+    ):
+        make_posts(100)
         make_comments(101, post=post)
 
-        response = api_client.get(post_comments_url(post.id), {"page_size": "1000"})
+        response = api_client.get(list_url.format(post=post.id), {"page_size": page_size})
 
+        assert response.status_code == 200
         assert len(results(response)) == 100
+
+    def test_the_schema_says_so(self, api_client):
+        schema = api_client.get("/api/schema/?format=json").json()
+
+        for path in ("/api/posts/", "/api/comments/", "/api/posts/{post_pk}/comments/"):
+            operation = schema["paths"][path]["get"]
+            (parameter,) = [p for p in operation["parameters"] if p["name"] == "page_size"]
+            assert parameter["schema"] == {"type": "integer", "minimum": 1}
+            assert "a larger number gives 100" in parameter["description"]
+            assert "400" in operation["responses"]
 
 
 class TestUnknownQueryParameters:

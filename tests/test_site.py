@@ -18,6 +18,23 @@ class TestBrowsableApi:
         assert response["Content-Type"].startswith("text/html")
         assert b"First post" in response.content
 
+    @pytest.mark.django_db(transaction=True)
+    @pytest.mark.parametrize("path", ["/api/posts/{post}/", "/api/comments/{comment}/"])
+    def test_the_author_gets_the_edit_form_at_every_stage(
+        self, api_client, user, comment, stage, path
+    ):
+        """The page renders its PUT form after the view has returned, outside any write's
+        transaction: it must not take the write path's row lock, which PostgreSQL refuses
+        outside a transaction. So this test runs outside a test's transaction too."""
+        api_client.force_login(user)
+
+        response = api_client.get(
+            path.format(post=comment.post_id, comment=comment.id), HTTP_ACCEPT="text/html"
+        )
+
+        assert response.status_code == 200
+        assert b'data-method="PUT"' in response.content
+
     def test_the_login_page_is_there(self, api_client):
         response = api_client.get("/api/auth/login/")
 

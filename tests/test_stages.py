@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from model_bakery import baker
 
-from blog.models import Post
+from blog.models import Comment, Post
+from project.middleware import is_query
 from stages import AUTH_QUERIES, EXPECTED_QUERIES, STAGES, stage_views
 from tests.helpers import SERVER_TIMING_DB, reported_queries, results
 
@@ -20,13 +22,13 @@ PAGE_SIZE = 20
 
 
 @pytest.fixture
-def arrange(make_posts, make_comments, api_client, author_client):
-    """Set up `rows` rows for an endpoint of the query table; return the request to make
-    and how many rows its response lists."""
+def arrange(make_posts, make_comments, api_client, author_client, user):
+    """Set up `rows` rows for an endpoint of the query table; return the request to make.
+    A list lists `rows` rows; a post that is edited or deleted has `rows` comments."""
 
     def arrange_for(endpoint, rows):
         method, path = endpoint.split(" ")
-        client = author_client if method == "POST" else api_client
+        client = api_client if method == "GET" else author_client
         data = None
         if path.startswith("/api/posts/{id}/comments/"):
             post = make_posts(1)[0]
@@ -35,13 +37,22 @@ def arrange(make_posts, make_comments, api_client, author_client):
             data = {"body": "A new comment"}
         elif path.startswith("/api/posts/"):
             posts = make_posts(rows)
+            if method != "GET":
+                # The signed-in author's own post, with comments for a delete to cascade to.
+                posts[0] = baker.make(Post, user=user)
+                make_comments(rows, post=posts[0])
             path = path.format(id=posts[0].id)
             data = {"title": "A new post", "body": "Its body"}
         else:
             comments = make_comments(rows)
+            if method != "GET":
+                comments[0] = baker.make(Comment, user=user, post=make_posts(1)[0])
             path = path.format(id=comments[0].id)
+            data = {"body": "A new body"}
         send = getattr(client, method.lower())
-        return lambda: send(path, data, format="json") if method == "POST" else send(path)
+        if method in ("POST", "PUT", "PATCH"):
+            return lambda: send(path, data, format="json")
+        return lambda: send(path)
 
     return arrange_for
 
@@ -50,27 +61,55 @@ class TestQueryCounts:
     @pytest.mark.parametrize("rows", DATA_SIZES)
     @pytest.mark.parametrize("endpoint", list(EXPECTED_QUERIES))
     def test_each_endpoint_costs_what_the_table_says(
-        self, endpoint, rows, stage, arrange, django_assert_num_queries
+        self, endpoint, rows, stage, arrange, assert_num_queries
     ):
         request = arrange(endpoint, rows)
         expected = EXPECTED_QUERIES[endpoint][stage].for_rows(rows)
 
-        with django_assert_num_queries(expected):
+        with assert_num_queries(expected):
             response = request()
 
-        assert response.status_code in (200, 201)
+        assert response.status_code in (200, 201, 204)
         assert reported_queries(response) == expected
 
     def test_a_token_adds_its_lookup_to_a_read(
-        self, author_client, make_posts, stage, django_assert_num_queries
+        self, author_client, make_posts, stage, assert_num_queries
     ):
         make_posts(3)
         expected = EXPECTED_QUERIES["GET /api/posts/"][stage].for_rows(3) + AUTH_QUERIES
 
-        with django_assert_num_queries(expected):
+        with assert_num_queries(expected):
             response = author_client.get("/api/posts/")
 
         assert response.status_code == 200
+
+    @pytest.mark.parametrize(
+        "sql",
+        [
+            "BEGIN",
+            "BEGIN IMMEDIATE",
+            'SAVEPOINT "s140_x1"',
+            'RELEASE SAVEPOINT "s140_x1"',
+            'ROLLBACK TO SAVEPOINT "s140_x1"',
+            "COMMIT",
+            "ROLLBACK",
+        ],
+    )
+    def test_transaction_control_is_not_a_query(self, sql):
+        assert not is_query(sql)
+
+    @pytest.mark.parametrize(
+        "sql",
+        [
+            'SELECT "blog_post"."id" FROM "blog_post" FOR UPDATE',
+            'INSERT INTO "blog_comment" ("body") VALUES (%s)',
+            'UPDATE "blog_post" SET "title" = %s',
+            'DELETE FROM "blog_comment" WHERE "blog_comment"."post_id" IN (%s)',
+            'SELECT COUNT(*) AS "__count" FROM "blog_post"',
+        ],
+    )
+    def test_statements_that_read_or_write_rows_are(self, sql):
+        assert is_query(sql)
 
     def test_every_stage_has_a_figure_for_every_endpoint(self):
         assert all(set(costs) == set(STAGES) for costs in EXPECTED_QUERIES.values())
@@ -141,8 +180,8 @@ class TestPagination:
 
     @pytest.mark.parametrize(
         "page_size, expected",
-        [("5", 5), ("100", 100), ("1000", 100), ("abc", PAGE_SIZE)],
-        ids=["smaller", "the cap", "above the cap", "not a number"],
+        [("5", 5), ("100", 100), ("1000", 100)],
+        ids=["smaller", "the cap", "above the cap"],
     )
     def test_page_size_is_honoured_up_to_the_cap(
         self, api_client, make_comments, page_size, expected
