@@ -117,3 +117,33 @@ def size_list(value: str) -> list[int]:
     if not sizes:
         raise argparse.ArgumentTypeError("no size given, e.g. 5000,100000")
     return sorted(sizes)
+
+
+# measure_ceiling's own types import ceiling.py when called, for the same reason.
+
+
+def ceiling_endpoint_list(value: str) -> list[str]:
+    """Endpoints `measure_ceiling` knows, each once, in the order given."""
+    from .ceiling import ENDPOINTS
+
+    names = comma_list(value)
+    unknown = [name for name in names if name not in ENDPOINTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown endpoint {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"endpoints: {', '.join(ENDPOINTS)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def server_list(value: str) -> list:
+    """gunicorn setups (`ceiling.ServerConfig`), each once, in the order given."""
+    from .ceiling import ServerConfig
+
+    try:
+        configs = [ServerConfig.parse(item) for item in comma_list(value)]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not configs:
+        raise argparse.ArgumentTypeError("no server setup given, e.g. sync:2,gthread:2x4")
+    return list(dict.fromkeys(configs))

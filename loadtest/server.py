@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,21 +35,39 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Server(NamedTuple):
+    """A running gunicorn: its base URL, and its master process (the workers are its
+    children), for a benchmark that counts the server's CPU time."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
-def serve(
+def serve(stage: str, **options) -> Iterator[str]:
+    """Run gunicorn at `stage` on a free port and yield its base URL; the options are
+    `running`'s. The server and its workers are stopped on leaving the block."""
+    with running(stage, **options) as server:
+        yield server.url
+
+
+@contextmanager
+def running(
     stage: str,
     *,
     env: dict[str, str] | None = None,
     workers: int | None = None,
     threads: int | None = None,
+    worker_class: str | None = None,
     log_path: Path | None = None,
     ready_timeout: float = 30,
-) -> Iterator[str]:
-    """Run gunicorn at `stage` on a free port and yield its base URL.
+) -> Iterator[Server]:
+    """Run gunicorn at `stage` on a free port and yield it as a `Server`.
 
-    `env` adds to this process's environment (DATABASE_URL, say); the server's output
-    goes to `log_path` if given. The server and its workers are stopped on leaving the
-    block, on an error or Ctrl-C too.
+    `env` adds to this process's environment (DATABASE_URL, say); `workers`, `threads`
+    and `worker_class` override gunicorn.conf.py's. The server's output goes to
+    `log_path` if given. The server and its workers are stopped on leaving the block,
+    on an error or Ctrl-C too.
     """
     port = free_port()
     cmd = [sys.executable, "-m", "gunicorn", "project.wsgi", "--bind", f"127.0.0.1:{port}"]
@@ -56,6 +75,8 @@ def serve(
         cmd += ["--workers", str(workers)]
     if threads:
         cmd += ["--threads", str(threads)]
+    if worker_class:
+        cmd += ["--worker-class", worker_class]
     log = log_path.open("w+") if log_path else tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(
         cmd,
@@ -70,7 +91,7 @@ def serve(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, stage, process, log, ready_timeout)
-        yield url
+        yield Server(url, process.pid)
     finally:
         stop_group(process)
         log.close()

@@ -146,7 +146,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # stage, a test's) never read each other's pages, while every server of one database
 # shares them: a write through any server is seen by all.
 REDIS_URL = redis_url()
-_DATABASE_KEY = hashlib.sha256(
+database_key = hashlib.sha256(
     "|".join(
         str(DATABASES["default"].get(k) or "") for k in ("ENGINE", "HOST", "PORT", "NAME")
     ).encode()
@@ -157,7 +157,7 @@ CACHES = {
         # client for every cache call (a tenth of a millisecond each).
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": f"blog-{_DATABASE_KEY}",
+        "KEY_PREFIX": f"blog-{database_key}",
         # A page stays at most 5 minutes: the bound on staleness for a write that
         # bypasses the API (the admin, a shell, the seeder) and so changes no version.
         "TIMEOUT": 300,
