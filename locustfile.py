@@ -8,7 +8,8 @@
 
 Each virtual user logs in as one of the seeded accounts (user1 ... userN, N from
 /api/health/) and then repeats journeys: a reader's visit or a writer's contribution,
-about 80 % of requests reading and 20 % writing. Requests are grouped by endpoint
+about 77 % of requests reading and 23 % writing (creating, editing and deleting
+their own posts, and commenting). Requests are grouped by endpoint
 with `name=`, so /api/posts/17/ and /api/posts/42/ are one row; the names are in
 loadtest/endpoints.py, where the report and the tests find them too.
 
@@ -17,9 +18,13 @@ No two running users share an account (or its token): each holds one of its own
 the command that seeds them.
 """
 
+import collections
+import contextlib
+import itertools
 import logging
 import os
 import random
+import uuid
 
 import gevent
 import requests
@@ -38,6 +43,14 @@ dataset = {"seeded_users": 0, "post_ids": None}
 accounts_free = logins.Pool()
 # Why this test was refused, while it is: its users then stop without logging in.
 refusal = {"reason": None}
+# The posts this load process's writers created lately, for comments to go to.
+recent_posts = collections.deque(maxlen=100)
+# How a writer's contribution ends, in turn across this load process's writers: an
+# edit with PUT, one with PATCH, a delete, or nothing. So half the contributions edit
+# one of the writer's own posts, a quarter delete one, and most posts stay, as on a
+# real blog; taking them in turn rather than by chance means a short run has all three.
+CHANGES = ("PUT", "PATCH", "DELETE", None)
+_next_change = itertools.cycle(CHANGES)
 
 
 @events.init_command_line_parser.add_listener
@@ -51,7 +64,7 @@ def add_options(parser):
         "--writer-weight",
         type=int,
         default=1,
-        help="Weight of the writer's journey against the reader's 2: 1 gives about 20 %% "
+        help="Weight of the writer's journey against the reader's 2: 1 gives about 23 %% "
         "writes by request; 8 a write-heavy load, for auditing that no write is lost.",
     )
     parser.add_argument(
@@ -144,6 +157,12 @@ def say_done(environment, **kwargs):
     log.warning("Load test against %s stopped", environment.host)
 
 
+def seeded_post_ids() -> range:
+    """The ids of the posts that were there at test start, which no one deletes."""
+    first, last = dataset["post_ids"]
+    return range(first, last + 1)
+
+
 def next_page(response):
     """The `next` link of a list response that is a page ({next, previous, results},
     with or without a count), or None: the URL a client follows, whether it holds a
@@ -191,25 +210,84 @@ class ReaderVisit(SequentialTaskSet):
 
 
 class WriterContribution(SequentialTaskSet):
-    """A writer's contribution: a new post, then a comment on someone's post."""
+    """A writer's contribution: a new post, a comment on a post, and sometimes a change
+    to one of the posts this user wrote in this run: an edit or a delete.
+
+    A user changes only its own posts (anyone else's would be a 403), and never one it
+    has deleted. Each request carries, in Locust's `context`, the post it changed and
+    the title it sent, so that the writes audit (loadtest/stats.py) can check, row by
+    row, that every answer the server gave is what its database holds.
+    """
 
     @task
     def create_post(self):
-        self.client.post(
+        title = "Load test post"
+        with self.client.post(
             "/api/posts/",
-            json={"title": "Load test post", "body": "Written by a Locust user."},
+            json={"title": title, "body": "Written by a Locust user."},
             name=endpoints.POSTS,
             headers=self.user.auth,
-        )
+            context={"wrote": title},
+            catch_response=True,
+        ) as response:
+            if response.status_code == 201:
+                post_id = response.json()["id"]
+                self.user.own_posts.append(post_id)
+                recent_posts.append(post_id)
 
     @task
     def comment(self):
-        post_id = random.randint(*dataset["post_ids"])
-        self.client.post(
+        # Half the comments go to a post written during this run, which its author may
+        # delete (its comments go with it), half to any seeded post.
+        if recent_posts and random.random() < 1 / 2:
+            post_id = random.choice(recent_posts)
+        else:
+            post_id = random.randint(*dataset["post_ids"])
+        with self.client.post(
             f"/api/posts/{post_id}/comments/",
             json={"body": "A comment from a Locust user."},
             name=endpoints.POST_COMMENTS,
             headers=self.user.auth,
+            context={"post": post_id},
+            catch_response=True,
+        ) as response:
+            if response.status_code == 404 and post_id not in seeded_post_ids():
+                # Its author deleted it meanwhile: "not found" is the right answer.
+                response.success()
+
+    @task
+    def change_own_post(self):
+        change, own = next(_next_change), self.user.own_posts
+        if not own or change is None:
+            return
+        if change == "DELETE":
+            self.delete(own.pop(random.randrange(len(own))))
+        else:
+            self.edit(random.choice(own), method=change)
+
+    def edit(self, post_id, *, method):
+        # A title no other edit sends, so the audit can tell which edit a row holds.
+        title = f"Edited {uuid.uuid4().hex[:12]}"
+        data = {"title": title}
+        if method == "PUT":
+            data["body"] = "Edited by a Locust user."  # a PUT sends every field
+        self.client.request(
+            method,
+            f"/api/posts/{post_id}/",
+            json=data,
+            name=endpoints.POST,
+            headers=self.user.auth,
+            context={"id": post_id, "wrote": title},
+        )
+
+    def delete(self, post_id):
+        with contextlib.suppress(ValueError):  # already gone from the recent ones
+            recent_posts.remove(post_id)
+        self.client.delete(
+            f"/api/posts/{post_id}/",
+            name=endpoints.POST,
+            headers=self.user.auth,
+            context={"id": post_id},
         )
 
     @task
@@ -233,8 +311,9 @@ class BlogUser(FastHttpUser):
     stays the bottleneck.
     """
 
-    # A reader visit is ~4.5 requests, a contribution 2: journeys weighted 2:1 give
-    # about 80 % reads and 20 % writes by request.
+    # A reader visit is ~4.5 requests, a contribution ~2.75 (a post, a comment, and
+    # three times in four an edit or a delete: CHANGES). Journeys weighted 2:1 give
+    # about 77 % reads and 23 % writes by request.
     tasks = {ReaderVisit: 2, WriterContribution: 1}
 
     def wait_time(self):
@@ -276,6 +355,9 @@ class BlogUser(FastHttpUser):
             log.error("Login as %s failed (HTTP %s); user stopped", username, response.status_code)
             raise StopUser()
         self.auth = {"Authorization": f"Token {token}"}
+        # The posts this user wrote in this run and has not deleted: the only ones it
+        # edits or deletes.
+        self.own_posts = []
 
     def on_stop(self):
         """Give the account back, for a user that starts later."""

@@ -13,8 +13,10 @@ measuring
     probe.py           single timed requests: health, the idle-server probe (cold and
                        warm: every worker warmed), a page
     samples.py         every request of a Locust run (`Sample`), recorded and read
+    written.py         what a stage's copy of the database holds after its run
     shape.py           a profile as the Locust LoadTestShape that drives the users
-    stats.py           figures from samples: percentiles, the login burst, the audit
+    stats.py           figures from samples: percentiles, the login burst, the cache
+                       hit ratio, the writes audit
     depth.py           how one page's cost grows with the data, size by size
     ceiling.py         each endpoint against a trivial one on the same server, and
                        the CPU the server and the load generator used

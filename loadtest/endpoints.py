@@ -21,8 +21,13 @@ def row(method: str, name: str) -> str:
 
 
 LOGIN = row("POST", TOKEN)
+# The writes the writers' journey makes, which the writes audit reconciles.
+CREATE_POST = row("POST", POSTS)
+CREATE_COMMENT = row("POST", POST_COMMENTS)
+EDIT_POST = (row("PUT", POST), row("PATCH", POST))
+DELETE_POST = row("DELETE", POST)
 # What each kind of row is created by: the endpoint whose 201 means one more row.
-CREATED_BY = {"posts": row("POST", POSTS), "comments": row("POST", POST_COMMENTS)}
+CREATED_BY = {"posts": CREATE_POST, "comments": CREATE_COMMENT}
 # Every row the locustfile's journeys produce: a login, a reader's visit, a writer's.
 JOURNEYS = frozenset(
     {
@@ -32,5 +37,7 @@ JOURNEYS = frozenset(
         row("GET", POST_COMMENTS),
         row("GET", COMMENTS),
         *CREATED_BY.values(),
+        *EDIT_POST,
+        DELETE_POST,
     }
 )

@@ -2,7 +2,8 @@
 
 `RunSettings` is what `manage.py replay` was asked for, checked once; `run_stage` does
 one stage with it, each step from the module whose job it is: databases.py, server.py,
-probe.py, locust_process.py, then samples.py and stats.py for the figures.
+probe.py, locust_process.py, then samples.py, written.py (what the copy holds after
+the run) and stats.py for the figures.
 """
 
 import os
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from . import databases, locust_process, probe, profiles, samples, stats
+from . import databases, locust_process, probe, profiles, samples, stats, written
 from .endpoints import COMMENTS, POST, POSTS, row
 from .server import running
 
@@ -112,12 +113,16 @@ def run_stage(
                 progress=progress,
             )
             ended_with = _counts(url)
-    recorded = samples.load(stage_dir)
+        recorded = samples.load(stage_dir)
+        # The server has stopped: every write it answered is in the copy.
+        held = written.read(database_url, recorded)
     result = stats.summarize(recorded)
     result["started_from"] = started_from
     result["single_requests"] = single_requests
     result["warm_up"] = warm_up
-    result["writes"] = stats.audit_writes(recorded, before=started_from, after=ended_with)
+    result["writes"] = stats.audit_writes(
+        recorded, before=started_from, after=ended_with, held=held
+    )
     return result
 
 

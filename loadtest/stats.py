@@ -14,13 +14,28 @@ requests would put the login burst into the tail of every endpoint. So:
 A request that started during the burst and finished after it counts: at a slow stage
 such requests take many seconds, nearly all of it queueing behind each other, and
 leaving them out would leave the stage with no figures at all.
+
+Besides the timings: a cached stage's hit ratio (`cache_outcomes`), and the writes
+audit (`audit_writes`), which checks every write's answer against the rows the stage's
+database holds after the run.
 """
 
 import math
 from bisect import bisect_left
+from collections import Counter
+from typing import NamedTuple
 
-from .endpoints import CREATED_BY, LOGIN
+from .endpoints import CREATE_COMMENT, CREATE_POST, DELETE_POST, EDIT_POST, LOGIN
 from .samples import Sample
+
+
+class Held(NamedTuple):
+    """What the stage's database holds after the run, of the rows its writes created or
+    targeted (written.py reads it), for the writes audit."""
+
+    posts: dict[int, str]  # post id -> its title, for the posts that exist
+    comments: dict[int, int]  # comment id -> its post's id, for the comments that exist
+    orphans: int  # comments, of the whole table, whose post does not exist
 
 
 def percentile(sorted_values: list[float], pct: float) -> float | None:
@@ -58,6 +73,23 @@ def _figures(samples: list[Sample], seconds: float) -> dict:
         "p95_ms": _round(percentile(durations, 95)),
         "p99_ms": _round(percentile(durations, 99)),
         "queries_per_request": round(sum(queries) / len(queries), 1) if queries else None,
+        "cache": cache_outcomes(samples),
+    }
+
+
+def cache_outcomes(samples: list[Sample]) -> dict | None:
+    """Hits, misses and errors of a cached stage's responses (Server-Timing's `cache`
+    metric), and the hit ratio: hits / (hits + misses), an error (the cache did not
+    answer) counted apart. None when no response had the metric."""
+    outcomes = Counter(s.cache for s in samples if s.cache is not None)
+    if not outcomes:
+        return None
+    hits, misses = outcomes["hit"], outcomes["miss"]
+    return {
+        "hits": hits,
+        "misses": misses,
+        "errors": outcomes["error"],
+        "hit_ratio": round(hits / (hits + misses), 4) if hits + misses else None,
     }
 
 
@@ -76,6 +108,7 @@ def summarize(samples: list[Sample]) -> dict:
             "duration_s": 0.0,
             "steady_s": 0.0,
             "set_apart_during_logins": 0,
+            "cache": None,
         }
     run_start = min(s.start for s in samples)
     run_end = max(s.end for s in samples)
@@ -105,22 +138,119 @@ def summarize(samples: list[Sample]) -> dict:
         "duration_s": round(run_end - run_start, 1),
         "steady_s": round(steady_seconds, 1),
         "set_apart_during_logins": set_apart,
+        "cache": cache_outcomes(samples),
     }
 
 
-def audit_writes(samples: list[Sample], *, before: dict, after: dict) -> dict:
-    """Nothing lost: rows the database gained against the 201s the load counted, and
-    every 5xx. `before`/`after` are /api/health/ counts around the run."""
-    audit = {}
-    for table, endpoint in CREATED_BY.items():
-        created = after[table] - before[table]
-        confirmed = sum(1 for s in samples if s.name == endpoint and s.status == 201)
-        audit[table] = {"created": created, "201s": confirmed}
-    audit["5xx"] = sum(1 for s in samples if s.status >= 500)
-    audit["ok"] = audit["5xx"] == 0 and all(
-        audit[table]["created"] == audit[table]["201s"] for table in CREATED_BY
-    )
+def audit_writes(samples: list[Sample], *, before: dict, after: dict, held: Held) -> dict:
+    """Nothing lost, nothing back, nothing half-done: every write's answer against the
+    rows the stage's database holds after the run (`held`, see written.py), and every
+    5xx. `before`/`after` are /api/health/ counts around the run.
+
+    - a post answered 201 exists, unless this run deleted it with a 204 ("lost");
+    - a post answered 204 does not ("back");
+    - a post holds the title of its last edit answered 200, or the one it was created
+      with ("stale");
+    - a comment answered 201 exists, unless its post was deleted ("lost");
+    - no comment points at a missing post ("orphans");
+    - each table gained exactly the rows the 201s account for ("unexplained").
+
+    A write that got no answer at all (status 0) may or may not have happened, so the
+    post it targeted, and the comments on it, are not checked.
+    """
+    created: dict[int, Sample] = {}
+    changes: dict[int, list[Sample]] = {}  # post id -> its edits and deletes, in order
+    comments: list[Sample] = []
+    for sample in sorted(samples, key=lambda s: s.start):
+        if sample.name == CREATE_POST and sample.status == 201 and sample.id is not None:
+            created[sample.id] = sample
+        elif sample.name in (DELETE_POST, *EDIT_POST) and sample.id is not None:
+            changes.setdefault(sample.id, []).append(sample)
+        elif sample.name == CREATE_COMMENT and sample.status == 201:
+            comments.append(sample)
+
+    def answered(post_id, status, names):
+        return any(s.status == status and s.name in names for s in changes.get(post_id, ()))
+
+    deleted = {post_id for post_id in changes if answered(post_id, 204, (DELETE_POST,))}
+    unknown = {post_id for post_id in changes if answered(post_id, 0, (DELETE_POST, *EDIT_POST))}
+    maybe_gone = deleted | unknown
+    kept = [post_id for post_id in created if post_id not in maybe_gone]
+    posts = {
+        "201s": _count(samples, CREATE_POST, 201),
+        "200s": sum(_count(samples, name, 200) for name in EDIT_POST),
+        "204s": _count(samples, DELETE_POST, 204),
+        "gained": after["posts"] - before["posts"],
+        "lost": [post_id for post_id in kept if post_id not in held.posts],
+        "back": sorted(post_id for post_id in deleted if post_id in held.posts),
+        "stale": [
+            post_id
+            for post_id in kept
+            if post_id in held.posts
+            and (title := _title(created[post_id], changes)) is not None
+            and held.posts[post_id] != title
+        ],
+        "unexplained": after["posts"] - before["posts"] - len(created.keys() & held.posts.keys()),
+    }
+    comments_held = [c for c in comments if c.id in held.comments]
+    audit = {
+        "posts": posts,
+        "comments": {
+            "201s": len(comments),
+            "gone_with_post": sum(1 for c in comments if c.post in maybe_gone),
+            "gained": after["comments"] - before["comments"],
+            "lost": [
+                c.id for c in comments if c.id not in held.comments and c.post not in maybe_gone
+            ],
+            "orphans": held.orphans,
+            "unexplained": after["comments"] - before["comments"] - len(comments_held),
+        },
+        "5xx": sum(1 for s in samples if s.status >= 500),
+    }
+    audit["ok"] = not audit_problems(audit)
     return audit
+
+
+def _count(samples: list[Sample], name: str, status: int) -> int:
+    return sum(1 for s in samples if s.name == name and s.status == status)
+
+
+def _title(created: Sample, changes: dict[int, list[Sample]]) -> str | None:
+    """The title post `created` should hold: its last edit answered 200's, or its own."""
+    edits = [s for s in changes.get(created.id, ()) if s.name in EDIT_POST and s.status == 200]
+    return (edits[-1] if edits else created).wrote
+
+
+def audit_problems(writes: dict) -> list[str]:
+    """What the writes audit found wrong, a "what: which" phrase each; none when nothing is."""
+    posts, comments = writes["posts"], writes["comments"]
+    found = [
+        f"{what}: {_ids(ids)}"
+        for ids, what in (
+            (posts["lost"], "posts answered 201 but missing"),
+            (posts["back"], "posts deleted with a 204 but back"),
+            (posts["stale"], "posts not holding their last edit answered 200"),
+            (comments["lost"], "comments answered 201 but missing"),
+        )
+        if ids
+    ]
+    for table, figures in (("posts", posts), ("comments", comments)):
+        if figures["unexplained"]:
+            accounted = figures["gained"] - figures["unexplained"]
+            found.append(
+                f"{table}: the table gained {figures['gained']} rows, the 201s account for "
+                f"{accounted}"
+            )
+    if comments["orphans"]:
+        found.append(f"comments whose post is missing: {comments['orphans']}")
+    if writes["5xx"]:
+        found.append(f"5xx responses: {writes['5xx']}")
+    return found
+
+
+def _ids(ids: list[int], shown: int = 5) -> str:
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(map(str, ids[:shown])) + more
 
 
 def add_ratios(stages: dict) -> None:
@@ -144,7 +274,9 @@ def add_ratios(stages: dict) -> None:
 def _ratio(numerator, denominator):
     if not numerator or not denominator:
         return None
-    return round(numerator / denominator, 2)
+    # Four significant digits: a stage 60 times slower is a ratio of 0.01667, which
+    # two decimals would make 0.02 (50 times).
+    return float(f"{numerator / denominator:.4g}")
 
 
 def breaches(stages: dict, *, max_fail_ratio=None, max_p95=None) -> list[str]:
@@ -153,11 +285,7 @@ def breaches(stages: dict, *, max_fail_ratio=None, max_p95=None) -> list[str]:
     for stage, result in stages.items():
         writes = result.get("writes")
         if writes and not writes["ok"]:
-            found.append(
-                f"{stage}: writes audit failed: posts {writes['posts']['created']} created, "
-                f"{writes['posts']['201s']} 201s; comments {writes['comments']['created']} "
-                f"created, {writes['comments']['201s']} 201s; {writes['5xx']} 5xx responses"
-            )
+            found.append(f"{stage}: writes audit failed: {'; '.join(audit_problems(writes))}")
         if max_fail_ratio is not None and result["fail_ratio"] > max_fail_ratio:
             found.append(
                 f"{stage}: {result['fail_ratio']:.2%} of requests failed "

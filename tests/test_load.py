@@ -11,13 +11,18 @@ from unittest.mock import ANY
 
 import pytest
 from django.core.management import CommandError, call_command
+from model_bakery import baker
 
-from loadtest import databases, locust_process, profiles, provenance
+from blog.models import Post
+from loadtest import databases, locust_process, profiles, provenance, stats
+from loadtest.endpoints import CREATE_COMMENT, CREATE_POST, DELETE_POST, EDIT_POST, LOGIN
 from loadtest.endpoints import JOURNEYS as ENDPOINTS
-from loadtest.endpoints import LOGIN
+from loadtest.management.commands import replay as replay_command
 from loadtest.samples import load as samples_in
 from loadtest.server import free_port, serve
+from seed import accounts
 from seed.accounts import DEFAULT_PASSWORD
+from stages import STAGES
 from tests.conftest import BASE_DIR, manage
 
 
@@ -233,6 +238,57 @@ class TestReplay:
             assert (out / stage / "locust.html").exists()
             assert (out / stage / "locust_stats.csv").exists()
 
+    def test_a_write_heavy_replay_reconciles_every_write_with_the_rows(
+        self, live_database_url, tmp_path
+    ):
+        """Writers create, edit and delete their own posts and comment on others' while
+        they go; the audit finds every answer in the stage's database after the run."""
+        out = tmp_path / "report"
+
+        result = manage(
+            "replay",
+            "--stages",
+            "cursor",
+            "--users",
+            "4",
+            "--run-time",
+            "6s",
+            "--think-time-scale",
+            "0.05",
+            "--writer-weight",
+            "8",
+            "--out",
+            str(out),
+            database_url=live_database_url,
+            timeout=180,
+        )
+
+        assert result.returncode == 0, result.stderr[-2000:]
+        writes = json.loads((out / "report.json").read_text())["stages"]["cursor"]["writes"]
+        recorded = samples_in(out / "cursor")
+        posts, comments = writes["posts"], writes["comments"]
+        assert writes["ok"] is True, writes
+        assert writes["5xx"] == 0
+        # Every kind of write happened, and the audit counted each answer.
+        for name, status, counted in (
+            (CREATE_POST, 201, posts["201s"]),
+            (DELETE_POST, 204, posts["204s"]),
+            (CREATE_COMMENT, 201, comments["201s"]),
+        ):
+            answered = [s for s in recorded if s.name == name and s.status == status]
+            assert len(answered) == counted > 0
+            assert all(s.id is not None for s in answered)  # the row each one touched
+        edits = [s for s in recorded if s.name in EDIT_POST and s.status == 200]
+        assert {s.name for s in edits} == set(EDIT_POST)
+        assert len(edits) == posts["200s"]
+        assert all(s.wrote.startswith("Edited ") for s in edits)
+        # Only this run's posts were deleted, and the comments on them went with them.
+        assert posts["gained"] == posts["201s"] - posts["204s"]
+        assert comments["gained"] == comments["201s"] - comments["gone_with_post"]
+        assert (posts["lost"], posts["back"], posts["stale"], comments["lost"]) == ([],) * 4
+        assert comments["orphans"] == 0
+        assert "| nothing lost |" in (out / "report.md").read_text()
+
     def test_no_server_or_locust_is_left_running(self, live_database_url, tmp_path):
         out = tmp_path / "report"
 
@@ -279,6 +335,79 @@ class TestReplayInput:
             call_command("replay", "--out", str(tmp_path / "r"), stdout=StringIO())
 
         assert not (tmp_path / "r").exists()
+
+
+# Nothing listens on port 1: a Redis that is down.
+CLOSED_REDIS = "redis://127.0.0.1:1/0"
+
+
+@pytest.mark.django_db
+class TestAStageThisMachineCannotServe:
+    """The cached stage needs Redis. Without it, a replay of every stage (`make demo`)
+    goes on without that one and says how to start Redis; naming it is an error."""
+
+    def test_named_it_is_a_clear_error_before_anything_starts(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("REDIS_URL", CLOSED_REDIS)
+
+        with pytest.raises(CommandError) as error:
+            call_command(
+                "replay",
+                "--stages",
+                "cursor,cached",
+                "--out",
+                str(tmp_path / "r"),
+                stdout=StringIO(),
+            )
+
+        message = str(error.value)
+        assert message.startswith(f"Stage 'cached' needs Redis at {CLOSED_REDIS} (")
+        assert message.endswith("Start it (redis-server) or set REDIS_URL.")
+        assert "\n" not in message
+        assert not (tmp_path / "r").exists()
+
+    def replay_every_stage(self, monkeypatch, folder, django_user_model) -> tuple[list, str]:
+        """`manage.py replay` with no --stages, on one post and one seeded account: the
+        stages it replays, and what it printed. Serving and loading each stage is what
+        the other tests do; here, only which stages are replayed matters."""
+        baker.make(Post, user=baker.make(django_user_model, username=accounts.username(1)))
+        replayed = []
+
+        def run_stage(stage, run, *, stage_dir, progress):
+            replayed.append(stage)
+            figures = stats.summarize([])
+            return {**figures, "started_from": {}, "single_requests": {}, "writes": None}
+
+        monkeypatch.setattr(replay_command, "run_stage", run_stage)
+        out = StringIO()
+        call_command("replay", "--out", str(folder), stdout=out)
+        return replayed, out.getvalue()
+
+    def test_by_default_it_is_skipped_with_the_reason_and_the_others_are_replayed(
+        self, monkeypatch, tmp_path, django_user_model
+    ):
+        monkeypatch.setenv("REDIS_URL", CLOSED_REDIS)
+        folder = tmp_path / "r"
+
+        replayed, printed = self.replay_every_stage(monkeypatch, folder, django_user_model)
+
+        assert replayed == [stage for stage in STAGES if stage != "cached"]
+        (skipped,) = [line for line in printed.splitlines() if "cached" in line]
+        assert skipped.startswith(f"Skipped: Stage 'cached' needs Redis at {CLOSED_REDIS} (")
+        assert skipped.endswith("Start it (redis-server) or set REDIS_URL.")
+        report = json.loads((folder / "report.json").read_text())
+        assert list(report["stages"]) == replayed
+        assert report["skipped"] == {"cached": skipped.removeprefix("Skipped: ")}
+        assert f" --stages {','.join(replayed)} " in report["command"]
+        assert f"Not replayed: {report['skipped']['cached']}" in (folder / "report.md").read_text()
+
+    def test_with_redis_up_every_stage_is_replayed(self, monkeypatch, tmp_path, django_user_model):
+        monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")  # CI's and this machine's
+
+        replayed, printed = self.replay_every_stage(monkeypatch, tmp_path / "r", django_user_model)
+
+        assert replayed == list(STAGES)
+        assert "Skipped" not in printed
+        assert json.loads((tmp_path / "r" / "report.json").read_text())["skipped"] == {}
 
 
 def replay_copies_left() -> list[str]:

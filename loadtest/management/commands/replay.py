@@ -23,7 +23,7 @@ from loadtest.locust_process import LoadRunError
 from loadtest.replay import RunSettings, run_stage
 from loadtest.server import BASE_DIR, ServerError, gunicorn_setting
 from seed.accounts import DEFAULT_PASSWORD, seeded_users
-from stages import STAGES
+from stages import STAGES, unavailable
 
 
 class Command(BaseCommand):
@@ -38,8 +38,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--stages",
             type=stage_list,
-            default=list(STAGES),
-            help=f"Comma-separated stages, in order (default: {','.join(STAGES)}).",
+            help=f"Comma-separated stages, in order (default: {','.join(STAGES)}, less any "
+            "this machine cannot serve, such as cached without Redis; a stage named here "
+            "that cannot be served is an error).",
         )
         parser.add_argument(
             "--profile",
@@ -70,7 +71,7 @@ class Command(BaseCommand):
             type=non_negative_int,
             default=1,
             help="Weight of the writer's journey against the reader's 2: 1 gives about "
-            "20 %% writes; 8 a write-heavy load for the writes audit (default: %(default)s).",
+            "23 %% writes; 8 a write-heavy load for the writes audit (default: %(default)s).",
         )
         parser.add_argument(
             "--out",
@@ -119,7 +120,8 @@ class Command(BaseCommand):
                 "DJANGO_SILK=1 is set: silk records every request and query, and its own "
                 "overhead would be measured instead of the stages'. Unset it to replay."
             )
-        run = RunSettings.from_options(options)
+        stages, skipped = self.runnable(options["stages"])
+        run = RunSettings.from_options({**options, "stages": stages})
         source = provenance.record("replay")
         dataset = self.dataset()
         accounts = logins.plan(
@@ -145,9 +147,11 @@ class Command(BaseCommand):
                     progress=lambda line, prefix=prefix: self.stdout.write(f"{prefix}: {line}"),
                     accounts=accounts,
                 )
+                cache = results[stage]["cache"]
                 self.stdout.write(
-                    f"{prefix}: done, {results[stage]['requests']:,} requests "
-                    f"({time.monotonic() - started:.0f} s elapsed)"
+                    f"{prefix}: done, {results[stage]['requests']:,} requests"
+                    + (f", cache hits {report.cache_hits(cache)}" if cache else "")
+                    + f" ({time.monotonic() - started:.0f} s elapsed)"
                 )
         except KeyboardInterrupt:
             raise CommandError(
@@ -160,12 +164,26 @@ class Command(BaseCommand):
         finally:
             # Whatever stopped the run, the stages that finished are reported.
             if results:
-                self.write_report(out, results, run, dataset, machine, accounts, source)
+                self.write_report(out, results, run, dataset, machine, accounts, source, skipped)
         self.stdout.write("\n" + report.comparison_table(results) + "\n")
         self.stdout.write(self.style.SUCCESS(f"Report: {out / 'report.md'}"))
         found = stats.breaches(results, max_fail_ratio=run.max_fail_ratio, max_p95=run.max_p95)
         if found:
             raise CommandError("Thresholds breached:\n  " + "\n  ".join(found))
+
+    def runnable(self, asked: list[str] | None) -> tuple[list[str], dict[str, str]]:
+        """The stages to replay, and those skipped with the reason why. Every stage
+        asked for must be able to run here; by default, every stage that can, and a
+        line for each that cannot (the cached stage without Redis)."""
+        if asked:
+            for stage in asked:
+                if reason := unavailable(stage):
+                    raise CommandError(reason)
+            return asked, {}
+        skipped = {stage: reason for stage in STAGES if (reason := unavailable(stage))}
+        for reason in skipped.values():
+            self.stdout.write(self.style.WARNING(f"Skipped: {reason}"))
+        return [stage for stage in STAGES if stage not in skipped], skipped
 
     def dataset(self) -> dict:
         data = {
@@ -200,7 +218,9 @@ class Command(BaseCommand):
             "client": "FastHttpUser",
         }
 
-    def write_report(self, out, results, run: RunSettings, dataset, machine, accounts, source):
+    def write_report(
+        self, out, results, run: RunSettings, dataset, machine, accounts, source, skipped
+    ):
         stats.add_ratios(results)
         profile = run.profile
         report.write(
@@ -208,6 +228,7 @@ class Command(BaseCommand):
             {
                 "command": run.command_line(),
                 "stages": results,
+                "skipped": skipped,
                 "profile": {
                     "name": profile.name,
                     "users": profile.peak_users,
