@@ -5,6 +5,7 @@ not render:
 
     <!-- include stages/paginated.py -->            the whole file
     <!-- include stages/paginated.py#Pagination --> one top-level class, function or name
+    <!-- include tests/test_silk.py#TestSilkOn.silk_database_url -->  one of a class's own
     <!-- include project/urls.py#if settings.SILK_ENABLED -->  a top-level `if` block
     <!-- output reports/reference/benchmarks/login_cpu.md -->  a committed output, as it is
     <!-- queries -->                                 the expected query table (stages/)
@@ -36,6 +37,7 @@ import ast
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -137,16 +139,16 @@ def run(argument: str) -> str:
 
 
 def load_time(argument: str) -> str:
-    """How long a replay's load ran, stage by stage: the time its requests spanned."""
+    """How long a replay's load ran: the time its requests spanned, stage by stage."""
     from loadtest.markdown import number
 
     report = _report(argument.strip())
     seconds = [result["duration_s"] for result in report["stages"].values()]
     return (
-        f"In the reference run ({report['environment']['database']}), the load ran for "
-        f"{number(float(sum(seconds)), ' s', digits=0)} in all: from "
+        f"In the reference run ({report['environment']['database']}), the load's requests "
+        f"spanned {number(float(sum(seconds)), ' s', digits=0)} in all: from "
         f"{number(float(min(seconds)))} to {number(float(max(seconds)))} s at each of its "
-        f"{len(seconds)} stages.\n"
+        f"{len(seconds)} stages, from the first request sent to the last answer.\n"
     )
 
 
@@ -201,9 +203,16 @@ def _read(path: str) -> str:
 
 def _symbol(source: str, name: str, path: str) -> str:
     """A top-level class, function, assignment or `if` block, with the comment lines
-    just above it."""
+    just above it; `Class.name`, one of a class's own, dedented."""
     lines = source.splitlines()
-    for node in ast.parse(source).body:
+    body = ast.parse(source).body
+    if "." in name and not name.startswith("if "):
+        outer, name = name.split(".", 1)
+        classes = [n for n in body if isinstance(n, ast.ClassDef) and n.name == outer]
+        if not classes:
+            raise SyncError(f"no top-level class {outer} in {path}")
+        body = classes[0].body
+    for node in body:
         targets = [getattr(t, "id", None) for t in getattr(node, "targets", [])]
         if isinstance(node, ast.AnnAssign):
             targets.append(getattr(node.target, "id", None))
@@ -212,8 +221,8 @@ def _symbol(source: str, name: str, path: str) -> str:
             start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
             while start > 1 and lines[start - 2].lstrip().startswith("#"):
                 start -= 1
-            return "\n".join(lines[start - 1 : node.end_lineno])
-    raise SyncError(f"no top-level {name} in {path}")
+            return textwrap.dedent("\n".join(lines[start - 1 : node.end_lineno]))
+    raise SyncError(f"no {name} in {path}")
 
 
 def _report(folder: str) -> dict:

@@ -3,8 +3,8 @@
 `STAGE` (read once, in `project/settings.py`) names one of `STAGES`; `project/urls.py`
 serves that stage's views, which live in the module of the same name here. Each stage
 module subclasses the previous stage's views and overrides only `get_queryset()` or
-`pagination_class`: `git diff --no-index stages/naive.py stages/select_related.py`
-is the lesson.
+`pagination_class`, so the module is the whole step: read it rather than a diff against
+the previous module, which would show the code it inherits as removed.
 
 This package imports nothing from Django, so that settings can check a stage's name
 before any app is loaded.
