@@ -38,7 +38,7 @@ seed: $(INSTALLED)  ## Re-seed the default data from scratch (5,000 posts, 5,000
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_posts --reset
 
-docs: $(INSTALLED)  ## Refresh the code, diffs and figures the walkthrough includes.
+docs: $(INSTALLED)  ## Refresh the code and figures the walkthrough and the README include.
 	$(PY) docs/sync.py
 
 lint: $(INSTALLED)  ## Check style with ruff.

@@ -306,9 +306,9 @@ class BlogUser(FastHttpUser):
     """A signed-in user of the blog.
 
     FastHttpUser, not HttpUser: on a 2-core machine the load generator shares the CPU
-    with the server. For the same 20 s of load, Locust used 3.9 CPU-seconds with
-    FastHttpUser and 6.6 with HttpUser (benchmarks/client_cpu.py), so the server
-    stays the bottleneck.
+    with the server, and FastHttpUser's client costs Locust less CPU per request, so
+    the server stays the bottleneck (benchmarks/client_cpu.py measures both; its output
+    is in reports/reference/benchmarks/client_cpu.md).
     """
 
     # A reader visit is ~4.5 requests, a contribution ~2.75 (a post, a comment, and

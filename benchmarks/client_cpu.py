@@ -27,7 +27,8 @@ import psutil  # noqa: E402
 
 from loadtest import databases, locust_process, samples, stats  # noqa: E402
 from loadtest.endpoints import LOGIN  # noqa: E402
-from loadtest.markdown import LEFT, RIGHT, table  # noqa: E402
+from loadtest.environment import load_average  # noqa: E402
+from loadtest.markdown import LEFT, RIGHT, number, table  # noqa: E402
 from loadtest.server import serve  # noqa: E402
 
 
@@ -73,9 +74,16 @@ def run(client: str, url: str, users: int, seconds: int, workdir: Path) -> dict:
     steady = sum(f["requests"] for n, f in summary["endpoints"].items() if n != LOGIN)
     return {
         "client": client,
+        "requests": summary["requests"],
         "locust_cpu_s": round(locust_cpu, 1),
+        # The clients make different numbers of requests in the same time: compare the
+        # cost of each one.
+        "locust_cpu_ms": round(locust_cpu * 1000 / summary["requests"], 2)
+        if summary["requests"]
+        else None,
         "server_cpu_s": round(server_cpu, 1),
-        "rps": round(steady / summary["steady_s"], 1),
+        # None when logins were in flight the whole run: no steady time to divide by.
+        "rps": round(steady / summary["steady_s"], 1) if summary["steady_s"] else None,
         "failures": summary["failures"],
     }
 
@@ -102,13 +110,19 @@ def main():
                 with serve("paginated", env={"DATABASE_URL": url_db}) as url:
                     results.append(run(client, url, args.users, args.seconds, workdir))
     print(
-        f"{args.users} users, no think time, {args.seconds} s each, stage paginated, "
-        f"{os.cpu_count()} CPUs"
+        f"Command: `python benchmarks/client_cpu.py --users {args.users} --seconds {args.seconds}`"
     )
-    columns = ["client", "locust_cpu_s", "server_cpu_s", "rps", "failures"]
-    header = ["client", "Locust CPU s", "server CPU s", "steady RPS", "failures"]
-    rows = [[r[column] for column in columns] for r in results]
-    print(table(header, [LEFT] + [RIGHT] * 4, rows))
+    print()
+    print(
+        f"{args.users} users, no think time, {args.seconds} s each, stage paginated, "
+        f"{os.cpu_count()} CPUs (load average {load_average()})"
+    )
+    print()
+    columns = ["requests", "locust_cpu_s", "locust_cpu_ms", "server_cpu_s", "rps", "failures"]
+    header = ["client", "requests", "Locust CPU s", "Locust CPU ms per request"]
+    header += ["server CPU s", "steady RPS", "failures"]
+    rows = [[r["client"], *(number(r[column], digits=2) for column in columns)] for r in results]
+    print(table(header, [LEFT] + [RIGHT] * 6, rows))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """`measure_pagination`'s report: report.json, report.md and chart.png, and the tables.
 
-Rendering only; depth.py measures. docs/sync.py renders chapter 8's tables with these.
+Rendering only; depth.py measures. docs/sync.py renders chapter 10's tables with these.
 """
 
 import json

@@ -239,14 +239,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
-# django-silk profiles requests (docs/07-profiling-with-silk.md), only with DJANGO_SILK=1:
+# django-silk profiles requests (docs/09-profiling-with-silk.md), only with DJANGO_SILK=1:
 # it writes every request and query it sees to the database, so its own cost would be
 # in every figure. `manage.py replay` refuses to run with it on, and the servers that
 # replay and the tests start have it off.
 SILK_ENABLED = os.environ.get("DJANGO_SILK", "") == "1"
 if SILK_ENABLED:
     INSTALLED_APPS.append("silk")
-    # Outermost, so that silk's own queries stay out of the Server-Timing count.
+    # Outermost, so that silk's own writes stay out of the Server-Timing count (the
+    # EXPLAIN it runs of each query does not: it runs inside the request).
     MIDDLEWARE.insert(0, "silk.middleware.SilkyMiddleware")
     # A cProfile of each request, shown on its page under /silk/.
     SILKY_PYTHON_PROFILER = True

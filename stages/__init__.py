@@ -4,8 +4,9 @@
 serves that stage's views, which live in the module of the same name here. Each stage
 module subclasses the previous stage's views and overrides only what its step changes:
 `get_queryset()`, `pagination_class`, then the read path (`values`: rows without a
-serializer) and the cache around it (`cached`: pages in Redis, invalidated by writes).
-`git diff --no-index stages/naive.py stages/select_related.py` is the lesson.
+serializer) and the cache around it (`cached`: pages in Redis, invalidated by writes),
+so the module is the whole step: read it rather than a diff against the previous
+module, which would show the code it inherits as removed.
 
 This package imports nothing from Django, so that settings can check a stage's name
 before any app is loaded.

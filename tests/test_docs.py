@@ -2,11 +2,16 @@
 
 import importlib.util
 import json
+import os
 import re
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
+from loadtest import databases
 from stages import STAGES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,11 +35,11 @@ def anchors(markdown: str) -> set[str]:
 
 
 def test_there_is_a_chapter_per_step_of_the_walkthrough():
-    assert [chapter.name[:2] for chapter in CHAPTERS] == [f"{n:02}" for n in range(9)]
+    assert [chapter.name[:2] for chapter in CHAPTERS] == [f"{n:02}" for n in range(11)]
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
-def test_every_included_snippet_diff_and_figure_matches_the_repository(chapter):
+@pytest.mark.parametrize("chapter", [*CHAPTERS, BASE_DIR / "README.md"], ids=lambda p: p.name)
+def test_every_included_snippet_and_figure_matches_the_repository(chapter):
     text = chapter.read_text()
 
     fresh = load_sync().render(text)
@@ -96,3 +101,114 @@ def test_a_stale_snippet_is_caught(tmp_path):
 
     assert sync.render(stale) != stale
     assert "page_size = 20" in sync.render(stale)
+
+
+def test_a_marker_of_an_unknown_kind_is_caught():
+    sync = load_sync()
+
+    with pytest.raises(sync.SyncError, match="unknown marker"):
+        sync.render("<!-- diff stages/naive.py stages/cursor.py -->\nold\n<!-- end -->\n")
+
+
+class TestStageFilter:
+    """A chapter shows its own step's rows: `stages=` picks them from a report."""
+
+    def test_only_the_stages_asked_for_are_shown(self):
+        rendered = load_sync().render(
+            "<!-- figures reports/reference/sqlite GET /api/posts/ stages=select_related,paginated"
+            " -->\n<!-- end -->\n"
+        )
+
+        rows = [line.split("|")[1].strip() for line in rendered.splitlines()[3:-1]]
+        assert rows == ["`select_related`", "`paginated`"]
+
+    def test_the_first_stage_shown_is_compared_with_nothing(self):
+        rendered = load_sync().render(
+            "<!-- figures reports/reference/sqlite GET /api/posts/ stages=paginated,cursor -->"
+            "\n<!-- end -->\n"
+        )
+
+        first, second = rendered.splitlines()[3:5]
+        assert first.rstrip(" |").endswith("–")
+        assert second.rstrip(" |").endswith("lower") or second.rstrip(" |").endswith("higher")
+
+    @pytest.mark.parametrize("stages", ["naive,paginated", "naive,fast"])
+    def test_stages_that_do_not_follow_each_other_are_refused(self, stages):
+        sync = load_sync()
+
+        with pytest.raises(sync.SyncError):
+            sync.render(f"<!-- single reports/reference/sqlite stages={stages} -->\n<!-- end -->\n")
+
+
+class TestExamples:
+    """The scripts the chapters include run as the chapters say."""
+
+    def run(self, script, *arguments):
+        return subprocess.run(
+            [sys.executable, DOCS / "examples" / script, *map(str, arguments)],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def test_littles_law_reads_a_report(self):
+        result = self.run("littles_law.py", REFERENCE / "sqlite")
+
+        assert result.returncode == 0, result.stderr
+        assert [line.split(":")[0] for line in result.stdout.splitlines()] == list(STAGES)
+
+    def test_compare_runs_compares_two_folders_of_samples(self):
+        before, after = REFERENCE / "sqlite" / "paginated", REFERENCE / "sqlite" / "cursor"
+
+        result = self.run("compare_runs.py", before, after)
+
+        assert result.returncode == 0, result.stderr
+        assert "| GET /api/posts/ | paginated |" in result.stdout
+        assert "| GET /api/posts/ | cursor |" in result.stdout
+
+
+def test_each_benchmark_output_names_the_command_that_made_it():
+    outputs = sorted((REFERENCE / "benchmarks").glob("*.md"))
+
+    assert outputs
+    for output in outputs:
+        first_line = output.read_text().splitlines()[0]
+        assert first_line.startswith(f"Command: `python benchmarks/{output.stem}.py")
+        assert (BASE_DIR / "benchmarks" / f"{output.stem}.py").is_file()
+
+
+def sh_blocks(chapter: Path) -> list[list[str]]:
+    """The command lines of each ```sh block of a chapter."""
+    blocks = re.findall(r"```sh\n(.*?)```", chapter.read_text(), re.S)
+    return [[line for line in block.splitlines() if line.strip()] for block in blocks]
+
+
+@pytest.mark.skipif(databases.project_server() is None, reason="needs PostgreSQL")
+def test_chapter_8_commands_set_up_a_fresh_postgresql_database_in_order():
+    """Chapter 8's first block as written, but for the replay, on a database of the test's
+    own instead of `test`: createdb, then migrate, then seed."""
+    commands = sh_blocks(DOCS / "08-sqlite-vs-postgresql.md")[0]
+    exported, *commands = commands
+    assert exported == "export DATABASE_URL=postgres://postgres@127.0.0.1:5432/test"
+    name = f"docs_{uuid.uuid4().hex[:12]}"
+    environment = {**os.environ, "DATABASE_URL": exported.split("=", 1)[1][: -len("test")] + name}
+    try:
+        for command in commands:
+            if " replay" in command:
+                continue  # minutes long: the replay is tested in test_load.py
+            command = re.sub(r"\btest$", name, command)
+            command = command.replace(".venv/bin/python", sys.executable)
+            result = subprocess.run(
+                command,
+                shell=True,
+                cwd=BASE_DIR,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert result.returncode == 0, f"{command}: {result.stderr[-2000:]}"
+    finally:
+        with databases.admin(databases.project_server()) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -7,6 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from loadtest.server import serve
+from project.middleware import parse
+from stages import EXPECTED_QUERIES
 from tests.conftest import manage
 
 # Runs inside `manage.py shell` with DJANGO_SILK=1: one API request, then silk's record
@@ -20,6 +22,18 @@ silk = client.get("/silk/")
 print(api.status_code, silk.status_code, Request.objects.filter(path="/api/posts/").count())
 """
 COUNT_RECORDED = "from silk.models import Request; print(Request.objects.count())"
+# Runs inside `manage.py shell`: one warmed-up request, its Server-Timing header and the
+# statements the connection ran for it.
+COUNT_STATEMENTS = """
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+client = Client(HTTP_HOST="127.0.0.1")
+client.get("/api/health/")
+with CaptureQueriesContext(connection) as ran:
+    response = client.get("/api/health/")
+print(response["Server-Timing"], len(ran.captured_queries))
+"""
 
 
 def test_silk_is_off_by_default(settings):
@@ -57,3 +71,15 @@ class TestSilkOn:
 
         recorded = manage("shell", "-v0", "-c", COUNT_RECORDED, database_url=silk_database_url)
         assert recorded.stdout.strip() == "0"
+
+    def test_silk_runs_more_statements_than_the_request_itself(self, silk_database_url):
+        """Why figures taken with silk on are silk's: it writes its own rows for every
+        request and runs an EXPLAIN of each query, which even Server-Timing counts."""
+        own = EXPECTED_QUERIES["GET /api/health/"]["naive"].for_rows(0)
+
+        result = manage("shell", "-v0", "-c", COUNT_STATEMENTS, database_url=silk_database_url)
+
+        assert result.returncode == 0, result.stderr
+        header, statements = result.stdout.strip().rsplit(maxsplit=1)
+        assert int(statements) > 2 * own
+        assert parse(header).queries > own
