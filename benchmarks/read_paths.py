@@ -39,7 +39,7 @@ import platform
 import random
 import statistics
 import sys
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from itertools import count
 
 import inprocess
@@ -107,25 +107,27 @@ def build_candidates():
 
     candidates.append(("cursor, serializer built once", views("cursor", SerializerBuiltOnce)))
 
+    # The row functions of `values`, fed a model instance (select_related) read as a row.
+    post_row = namedtuple("PostRow", values.POST_COLUMNS)
+    comment_row = namedtuple("CommentRow", values.COMMENT_COLUMNS)
+
     def post_from_instance(post, url, tz):
-        return {
-            "id": post.id,
-            "url": url(post.id),
-            "title": post.title,
-            "body": post.body,
-            "user": {"id": post.user_id, "username": post.user.username},
-            "created_at": post.created_at.astimezone(tz),
-        }
+        row = post_row(
+            post.id, post.title, post.body, post.created_at, post.user_id, post.user.username
+        )
+        return values.post_json(row, url, tz)
 
     def comment_from_instance(comment, url, tz):
-        return {
-            "id": comment.id,
-            "url": url(comment.id),
-            "body": comment.body,
-            "user": {"id": comment.user_id, "username": comment.user.username},
-            "post": {"id": comment.post_id, "title": comment.post.title},
-            "created_at": comment.created_at.astimezone(tz),
-        }
+        row = comment_row(
+            comment.id,
+            comment.body,
+            comment.created_at,
+            comment.user_id,
+            comment.user.username,
+            comment.post_id,
+            comment.post.title,
+        )
+        return values.comment_json(row, url, tz)
 
     class Instances:
         """The row functions, fed model instances (select_related) instead of rows."""

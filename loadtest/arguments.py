@@ -73,15 +73,21 @@ def comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def stage_list(value: str) -> list[str]:
+def known_names(value: str, known, *, what: str, listed: str) -> list[str]:
+    """The comma-separated names in `value`, each one of `known`; else an error that
+    lists them ("unknown <what> ...; <listed>: ...")."""
     names = comma_list(value)
-    unknown = [name for name in names if name not in STAGES]
+    unknown = [name for name in names if name not in known]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown stage {', '.join(map(repr, unknown)) or '(none given)'}; "
-            f"valid stages: {', '.join(STAGES)}"
+            f"unknown {what} {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"{listed}: {', '.join(known)}"
         )
     return names
+
+
+def stage_list(value: str) -> list[str]:
+    return known_names(value, STAGES, what="stage", listed="valid stages")
 
 
 # measure_pagination's own types import depth.py (and the models) when called, so
@@ -126,13 +132,7 @@ def ceiling_endpoint_list(value: str) -> list[str]:
     """Endpoints `measure_ceiling` knows, each once, in the order given."""
     from .ceiling import ENDPOINTS
 
-    names = comma_list(value)
-    unknown = [name for name in names if name not in ENDPOINTS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown endpoint {', '.join(map(repr, unknown)) or '(none given)'}; "
-            f"endpoints: {', '.join(ENDPOINTS)}"
-        )
+    names = known_names(value, ENDPOINTS, what="endpoint", listed="endpoints")
     return list(dict.fromkeys(names))
 
 

@@ -10,13 +10,12 @@ request, which is why the benchmark reports the generator's CPU beside the serve
 
 import os
 import shutil
-import signal
 import subprocess
 import threading
 from pathlib import Path
 
 from . import locust_process
-from .server import BASE_DIR, stop_group
+from .server import BASE_DIR
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
 LOCUSTFILE = Path(__file__).with_name("ceiling_locustfile.py")
@@ -96,16 +95,10 @@ def run_locust(
         # The locustfile imports `loadtest` from this repository.
         "PYTHONPATH": str(BASE_DIR),
     }
-    with (folder / "locust.log").open("w") as log:
+    log_path = folder / "locust.log"
+    with log_path.open("w") as log:
         process = locust_process.start(command, env=env, output=log)
         try:
-            process.wait(timeout=seconds + GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            raise GeneratorError(
-                f"Locust did not finish within {seconds + GRACE_SECONDS:.0f} s"
-            ) from None
-        finally:
-            stop_group(process, signal.SIGTERM)
-    if process.returncode:
-        tail = (folder / "locust.log").read_text().splitlines()[-15:]
-        raise GeneratorError(f"Locust exited with {process.returncode}:\n" + "\n".join(tail))
+            locust_process.finish(process, log_path=log_path, seconds=seconds + GRACE_SECONDS)
+        except locust_process.LoadRunError as error:
+            raise GeneratorError(str(error)) from None

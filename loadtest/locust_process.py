@@ -112,17 +112,23 @@ def run(
         )
         watcher.start()
         try:
-            process.wait(timeout=expected_seconds + OVERRUN_SECONDS)
-        except subprocess.TimeoutExpired:
-            raise LoadRunError(
-                f"Locust did not finish within {expected_seconds + OVERRUN_SECONDS:.0f} s"
-            ) from None
+            finish(process, log_path=log_path, seconds=expected_seconds + OVERRUN_SECONDS)
         finally:
             stop_watching.set()
             watcher.join()
-            # Locust and any worker processes it forked (--processes).
-            stop_group(process, SIGTERM)
-    if process.returncode != 0:
+
+
+def finish(process: subprocess.Popen, *, log_path: Path, seconds: float) -> None:
+    """Wait up to `seconds` for Locust to end, then stop it and any worker processes it
+    forked (--processes). LoadRunError, with the end of its log (`log_path`), when it
+    did not end in time or exited with an error."""
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        raise LoadRunError(f"Locust did not finish within {seconds:.0f} s") from None
+    finally:
+        stop_group(process, SIGTERM)
+    if process.returncode:
         tail = log_path.read_text().splitlines()[-15:]
         raise LoadRunError(f"Locust exited with {process.returncode}:\n" + "\n".join(tail))
 

@@ -130,6 +130,9 @@ class CachedReads:
     """
 
     schema = CachedSchema()
+    # The scope of a list's pages, and of a detail's, filled in from the URL's ids.
+    list_scope: str
+    detail_scope: str
 
     page = None  # on a miss, where to store the page and with which versions
     # For Server-Timing: "hit", "miss", or "error" when Redis did not answer and the
@@ -187,15 +190,17 @@ class CachedReads:
             )
         return response
 
-
-class PostViewSet(CachedReads, values.PostViewSet):
     def list(self, request, *args, **kwargs):
-        page = self.cached_page(request, "posts")
+        page = self.cached_page(request, self.list_scope.format(**kwargs))
         return page if page is not None else super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
-        page = self.cached_page(request, f"post:{kwargs['pk']}")
+        page = self.cached_page(request, self.detail_scope.format(**kwargs))
         return page if page is not None else super().retrieve(request, *args, **kwargs)
+
+
+class PostViewSet(CachedReads, values.PostViewSet):
+    list_scope, detail_scope = "posts", "post:{pk}"
 
     def perform_create(self, serializer):
         super().perform_create(serializer)
@@ -212,13 +217,8 @@ class PostViewSet(CachedReads, values.PostViewSet):
 
 
 class CommentViewSet(CachedReads, values.CommentViewSet):
-    def list(self, request, *args, **kwargs):
-        page = self.cached_page(request, "comments")
-        return page if page is not None else super().list(request, *args, **kwargs)
-
-    def retrieve(self, request, *args, **kwargs):
-        page = self.cached_page(request, "comments")
-        return page if page is not None else super().retrieve(request, *args, **kwargs)
+    # A comment shows its post's title: any write to comments or posts may change it.
+    list_scope = detail_scope = "comments"
 
     def perform_update(self, serializer):
         super().perform_update(serializer)
@@ -231,9 +231,7 @@ class CommentViewSet(CachedReads, values.CommentViewSet):
 
 
 class PostCommentList(CachedReads, values.PostCommentList):
-    def list(self, request, *args, **kwargs):
-        page = self.cached_page(request, f"post:{self.parent_post.pk}")
-        return page if page is not None else super().list(request, *args, **kwargs)
+    list_scope = "post:{post_pk}"
 
     def perform_create(self, serializer):
         super().perform_create(serializer)

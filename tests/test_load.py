@@ -372,7 +372,7 @@ class TestAStageThisMachineCannotServe:
         baker.make(Post, user=baker.make(django_user_model, username=accounts.username(1)))
         replayed = []
 
-        def run_stage(stage, run, *, stage_dir, progress):
+        def run_stage(stage, run, *, stage_dir, progress, accounts):
             replayed.append(stage)
             figures = stats.summarize([])
             return {**figures, "started_from": {}, "single_requests": {}, "writes": None}

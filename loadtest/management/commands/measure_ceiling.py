@@ -18,6 +18,7 @@ from loadtest.arguments import (
     server_list,
     stage_list,
 )
+from loadtest.management.guards import refuse_profiling
 from loadtest.server import BASE_DIR, ServerError, gunicorn_setting
 from stages import STAGES
 
@@ -117,11 +118,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        if settings.SILK_ENABLED:
-            raise CommandError(
-                "DJANGO_SILK=1 is set: silk records every request and query, and its own "
-                "overhead would be measured instead of the stages'. Unset it to measure."
-            )
+        refuse_profiling("measure")
         run = self.settings(options)
         out = self.report_folder(options["out"])
         source = provenance.record("ceiling")

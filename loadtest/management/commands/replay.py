@@ -3,7 +3,6 @@ from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from blog.models import Comment, Post
@@ -20,6 +19,7 @@ from loadtest.arguments import (
 )
 from loadtest.databases import DatabaseSetupError
 from loadtest.locust_process import LoadRunError
+from loadtest.management.guards import refuse_profiling
 from loadtest.replay import RunSettings, run_stage
 from loadtest.server import BASE_DIR, ServerError, gunicorn_setting
 from seed.accounts import DEFAULT_PASSWORD, seeded_users
@@ -115,11 +115,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        if settings.SILK_ENABLED:
-            raise CommandError(
-                "DJANGO_SILK=1 is set: silk records every request and query, and its own "
-                "overhead would be measured instead of the stages'. Unset it to replay."
-            )
+        refuse_profiling("replay")
         stages, skipped = self.runnable(options["stages"])
         run = RunSettings.from_options({**options, "stages": stages})
         source = provenance.record("replay")
