@@ -27,6 +27,7 @@ import random
 import uuid
 
 import gevent
+import locust  # noqa: F401  before requests: importing Locust patches ssl and sockets for gevent
 import requests
 from locust import FastHttpUser, SequentialTaskSet, between, events, run_single_user, task
 from locust.exception import StopUser
