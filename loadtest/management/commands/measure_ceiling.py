@@ -69,9 +69,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--connections",
             type=positive_int,
-            default=8,
+            default=32,
             help="Connections the generator keeps busy, one request at a time each "
-            "(Locust: users) (default: %(default)s).",
+            "(Locust: users). Each stays with the worker that accepted it, and workers "
+            "accept unevenly: with 8, one worker of two sometimes held most of them and "
+            "the other idled, halving a run's rps; 32 spread them (default: %(default)s).",
         )
         parser.add_argument(
             "--servers",
