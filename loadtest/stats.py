@@ -1,9 +1,10 @@
 """Turn a replay's raw samples into figures per stage and endpoint (report.py renders them).
 
 The figures are computed from every request's own timing (see samples.py), not from
-Locust's rounded buckets, with one rule that keeps them honest: a login costs ~200 ms
-of CPU with Django's real password hasher, so while logins are in flight (the burst
-when users arrive) the server is busy hashing and every other request waits. Those
+Locust's rounded buckets, with one rule that keeps them honest: a login costs hundreds
+of ms of CPU with Django's real password hasher (benchmarks/login_cpu.py), so while
+logins are in flight (the burst when users arrive) the server is busy hashing and
+every other request waits. Those
 requests would put the login burst into the tail of every endpoint. So:
 
 - logins get their own row (LOGIN), with every login in it;

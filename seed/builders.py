@@ -2,7 +2,7 @@
 
 Five costs make a naive seeder slow, and each has its fix here:
 
-- hashing a password per user (~200 ms each with Django's default hasher): the
+- hashing a password per user (hundreds of ms each with Django's default hasher): the
   password is hashed once and the hash shared by every seeded user;
 - asking Faker for every title and body (most of a naive run's time): Faker fills a
   pool of sentences and paragraphs once, and rows draw from the pool;

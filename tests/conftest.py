@@ -34,7 +34,7 @@ def serve_switched_stage(setting, **kwargs):
 
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
-    """Hashing with Django's real hasher costs ~200 ms a password; tests don't need it."""
+    """Hashing with Django's real hasher costs hundreds of ms a password; tests don't need it."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
