@@ -13,24 +13,21 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # process queue on its GIL and add switching, not throughput. I/O-bound work (a slow
 # remote database, calls to other services) is where threads pay: a thread waiting on
 # I/O releases the GIL and another runs. `manage.py measure_ceiling --servers
-# sync:2,sync:4,gthread:2x1,gthread:2x2,gthread:2x4,gthread:4x1` compares them.
+# sync:2,gthread:2x1,gthread:2x2,gthread:2x4,gthread:4x1` compares them; chapter 11
+# (docs/11-server-setup.md) reads the reference runs, reports/reference/servers-*.
 #
-# One process per core: 4 workers on 2 cores did not serve more, and the trivial
-# endpoint cost them more CPU per request than 2 workers, in every run of that
-# comparison, on SQLite and PostgreSQL.
+# One process per core: more workers than cores add switching, not CPU.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 # gthread, even with one thread: it keeps a client's connection open between requests
 # (see keepalive below). The sync worker answers every request with "Connection: close",
-# so a client opens a new connection per request: the trivial endpoint cost the server
-# 20 to 90 % more CPU per request under sync workers than under gthread ones.
+# so a client opens a new connection per request, which costs the server CPU too.
 worker_class = "gthread"
-# One thread: for CPU-bound work more threads did not buy throughput, and on a quiet
-# 2-core machine (wrk, 5,000 posts, `cursor`) 2 workers of 4 threads served the post
-# detail at less than half the rate of 2 workers of 1 thread. Raise it
-# (GUNICORN_THREADS) for I/O-bound work, or to let quick requests through beside slow
-# ones: with one thread, a worker busy with the naive stage's seconds-long list holds up
-# every request on the connections it keeps open. SQLite's WAL, busy timeout and
-# immediate transactions (see project/settings.py) keep concurrent writes safe either way.
+# One thread: for CPU-bound work more threads do not buy throughput, they queue on the
+# GIL. Raise it (GUNICORN_THREADS) for I/O-bound work, or to let quick requests through
+# beside slow ones: with one thread, a worker busy with the naive stage's seconds-long
+# list holds up every request on the connections it keeps open. SQLite's WAL, busy
+# timeout and immediate transactions (see project/settings.py) keep concurrent writes
+# safe either way.
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
 # Load the app once in the master: a bad STAGE stops the server at start with its
 # message, instead of every worker failing to boot in a loop.

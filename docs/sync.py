@@ -18,6 +18,8 @@ not render:
     <!-- run reports/reference/sqlite -->            the command and machine of a report
     <!-- load-time reports/reference/sqlite -->      how long a replay's load ran
     <!-- depth reports/reference/pagination-sqlite --> page 1 and a deep page as data grows
+    <!-- ceiling reports/reference/ceiling-sqlite -->  each endpoint against a trivial one
+    <!-- ceiling reports/reference/servers-sqlite setups -->  server setups side by side
 
 `figures`, `endpoints`, `per-stage` and `single` take `stages=paginated,cursor` last, to
 show only those stages: a chapter shows its own step's rows. The stages must follow
@@ -46,7 +48,10 @@ DOCS = BASE_DIR / "docs"
 PAGES = [*sorted(DOCS.glob("*.md")), BASE_DIR / "README.md"]
 # The renderers live in the project's packages.
 sys.path.insert(0, str(BASE_DIR))
-KINDS = "include|output|queries|figures|endpoints|per-stage|single|per-query|run|load-time|depth"
+KINDS = (
+    "include|output|queries|figures|endpoints|per-stage|single|per-query|run|load-time|depth"
+    "|ceiling"
+)
 BLOCK = re.compile(rf"(<!-- ({KINDS})(?=\s)(.*?)-->\n)(.*?)(<!-- end -->)", re.S)
 LANGUAGES = {".py": "python", ".conf": "ini", ".toml": "toml", ".json": "json", "": "text"}
 
@@ -167,6 +172,25 @@ def depth(argument: str) -> str:
     return "\n".join(parts)
 
 
+def ceiling(argument: str) -> str:
+    """A measure_ceiling report: every figure, or with `setups` the server setups side
+    by side; then whether the generator stayed lighter than the server, and the command."""
+    from loadtest import ceiling_report
+
+    folder, *options = argument.split()
+    if options not in ([], ["setups"]):
+        raise SyncError(f"ceiling {folder}: unknown option {' '.join(options)} (setups)")
+    report = _report(folder)
+    render_table = ceiling_report.comparison_table if options else ceiling_report.results_table
+    rounds = report["settings"]["rounds"]
+    how = f"the median of {rounds} rounds" if rounds > 1 else "one round"
+    return (
+        f"{render_table(report)}\n\n{ceiling_report.generator_line(report)} Each figure is "
+        f"{how}; measured with `{report['command']}` on {report['environment']['database']}, "
+        f"{report['data']['posts']:,} posts.\n"
+    )
+
+
 def render(text: str) -> str:
     """The chapter `text` with every generated block made anew."""
 
@@ -194,6 +218,7 @@ GENERATORS = {
     "run": run,
     "load-time": load_time,
     "depth": depth,
+    "ceiling": ceiling,
 }
 
 
