@@ -115,6 +115,19 @@ class ServerConfig:
         """Requests the server works on at once."""
         return self.workers * self.threads
 
+    def worker_connections(self, connections: int) -> int | None:
+        """The most connections one gthread worker may hold (gunicorn's
+        `worker_connections`): its share of the generator's `connections`, plus one per
+        thread. A gthread worker accepts every connection it is offered while its
+        threads work, so without a cap one worker of two sometimes took all of a
+        benchmark's few long-lived connections and the other idled, halving that run's
+        rps. With the cap, a worker that holds more than its share closes the
+        connections beyond it after their next response, and the client reconnects to a
+        worker with room. A sync worker holds one connection at a time: None."""
+        if self.worker_class == "sync":
+            return None
+        return -(-connections // self.workers) + self.threads
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -278,6 +291,7 @@ def measure_server(
         workers=config.workers,
         threads=config.threads,
         worker_class=config.worker_class,
+        worker_connections=config.worker_connections(settings.connections),
         log_path=folder / "server.log",
     ) as server:
         for name, path in paths(settings.endpoints, post_id).items():

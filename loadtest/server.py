@@ -60,13 +60,15 @@ def running(
     workers: int | None = None,
     threads: int | None = None,
     worker_class: str | None = None,
+    worker_connections: int | None = None,
     log_path: Path | None = None,
     ready_timeout: float = 30,
 ) -> Iterator[Server]:
     """Run gunicorn at `stage` on a free port and yield it as a `Server`.
 
-    `env` adds to this process's environment (DATABASE_URL, say); `workers`, `threads`
-    and `worker_class` override gunicorn.conf.py's. The server's output goes to
+    `env` adds to this process's environment (DATABASE_URL, say); `workers`, `threads`,
+    `worker_class` and `worker_connections` override gunicorn.conf.py's (gunicorn's
+    default). The server's output goes to
     `log_path` if given. The server and its workers are stopped on leaving the block,
     on an error or Ctrl-C too.
     """
@@ -78,6 +80,8 @@ def running(
         cmd += ["--threads", str(threads)]
     if worker_class:
         cmd += ["--worker-class", worker_class]
+    if worker_connections:
+        cmd += ["--worker-connections", str(worker_connections)]
     log = log_path.open("w+") if log_path else tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(
         cmd,

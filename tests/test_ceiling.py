@@ -2,10 +2,12 @@
 against gunicorn on 127.0.0.1, on the same kind of database as this test run; and the
 trivial endpoint it measures against, which the served API never has."""
 
+import http.client
 import json
 import uuid
 from io import StringIO
 
+import psutil
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
@@ -15,6 +17,7 @@ from rest_framework.test import APIClient
 import project.settings
 from loadtest import ceiling, ceiling_report, ceiling_settings, databases, generators
 from loadtest.ceiling import ServerConfig
+from loadtest.server import running
 from project.middleware import parse
 from stages import STAGES
 from tests.conftest import manage
@@ -226,6 +229,47 @@ class TestServerConfig:
     def test_a_setup_is_read_and_written_back_the_same(self, text, config):
         assert ServerConfig.parse(text) == config
         assert str(config) == text.strip()
+
+
+class TestConnectionsPerWorker:
+    def test_a_gthread_worker_holds_its_share_plus_one_per_thread(self):
+        assert ServerConfig("gthread", 2, 1).worker_connections(32) == 17
+        assert ServerConfig("gthread", 2, 4).worker_connections(32) == 20
+        assert ServerConfig("gthread", 4, 1).worker_connections(10) == 4
+
+    def test_a_sync_worker_is_not_capped(self):
+        assert ServerConfig("sync", 2).worker_connections(32) is None
+
+    def test_no_worker_of_a_served_setup_holds_more_than_its_cap(self, seeded):
+        """Eight keep-alive connections to 2 workers of 1 thread: each worker may hold
+        at most 5, so both take some, whichever accepted first."""
+        config, connections = ServerConfig("gthread", 2, 1), 8
+        cap = config.worker_connections(connections)
+        env = {"DATABASE_URL": seeded, "DJANGO_SETTINGS_MODULE": ceiling.SETTINGS_MODULE}
+        with running(
+            "cursor",
+            env=env,
+            workers=config.workers,
+            threads=config.threads,
+            worker_class=config.worker_class,
+            worker_connections=cap,
+        ) as server:
+            port = int(server.url.rsplit(":", 1)[1])
+            clients = [http.client.HTTPConnection("127.0.0.1", port) for _ in range(connections)]
+            for client in clients:
+                client.request("GET", "/api/trivial/")
+                assert client.getresponse().read() == b'{"ok":true}'
+            workers = psutil.Process(server.pid).children()
+            held = [
+                sum(c.status == psutil.CONN_ESTABLISHED for c in worker.net_connections())
+                for worker in workers
+            ]
+            for client in clients:
+                client.close()
+
+        assert len(held) == 2
+        assert all(count <= cap for count in held), held
+        assert all(count > 0 for count in held), held
 
 
 class TestInput:

@@ -71,9 +71,9 @@ class Command(BaseCommand):
             type=positive_int,
             default=32,
             help="Connections the generator keeps busy, one request at a time each "
-            "(Locust: users). Each stays with the worker that accepted it, and workers "
-            "accept unevenly: with 8, one worker of two sometimes held most of them and "
-            "the other idled, halving a run's rps; 32 spread them (default: %(default)s).",
+            "(Locust: users). Each stays with the worker that accepted it; a gthread "
+            "worker holds at most its share of them, plus one per thread, so that one "
+            "worker cannot take them all while another idles (default: %(default)s).",
         )
         parser.add_argument(
             "--servers",
