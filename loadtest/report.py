@@ -283,8 +283,9 @@ size of the response. The post is the newest one.
 ## Per endpoint
 
 Latencies are exact percentiles of each request's response time. Except for the login
-row, requests that finished while a login was in flight are set apart (logins cost hundreds of ms
-of CPU each and would swamp the tail), and RPS is over the time no login was running.
+row, requests that started or finished while a login was in flight are set apart (logins
+cost hundreds of ms of CPU each and would swamp the tail), and RPS is over the time no
+login was running.
 "p95 vs previous" and "RPS vs previous" say how many times lower or higher each is
 than at the stage before. "cache hits" is the share of cache lookups that hit, where a
 stage's responses say (`Server-Timing: cache;desc="hit"` or `"miss"`); lookups the

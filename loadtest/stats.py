@@ -8,13 +8,14 @@ every other request waits. Those
 requests would put the login burst into the tail of every endpoint. So:
 
 - logins get their own row (LOGIN), with every login in it;
-- every other row leaves out the requests that finished while a login was in flight
-  (their response time includes the wait behind the hashing), and its RPS is over the
-  time no login was running; how many requests were set apart is reported.
+- every other row leaves out the requests that started or finished while a login was
+  in flight (their response time includes the wait behind the hashing), and its RPS
+  is over the time no login was running; how many requests were set apart is reported.
 
-A request that started during the burst and finished after it counts: at a slow stage
-such requests take many seconds, nearly all of it queueing behind each other, and
-leaving them out would leave the stage with no figures at all.
+Started, too: with one thread per worker, a request that arrives during the burst
+waits in line behind the logins ahead of it and finishes just after the last of them,
+so "finished during a login" alone let the burst into the tail. A request that starts
+once the burst is over counts, however slow, so even the slowest stage keeps figures.
 
 Besides the timings: a cached stage's hit ratio (`cache_outcomes`), and the writes
 audit (`audit_writes`), which checks every write's answer against the rows the stage's
@@ -121,7 +122,10 @@ def summarize(samples: list[Sample]) -> dict:
     by_endpoint: dict[str, list[Sample]] = {}
     set_apart = 0
     for sample in samples:
-        if sample.name != LOGIN and _overlaps(merged, starts, sample.end, sample.end):
+        during = _overlaps(merged, starts, sample.start, sample.start) or _overlaps(
+            merged, starts, sample.end, sample.end
+        )
+        if sample.name != LOGIN and during:
             set_apart += 1
             continue
         by_endpoint.setdefault(sample.name, []).append(sample)
