@@ -122,7 +122,8 @@ def single(argument: str) -> str:
 
 def per_query(argument: str) -> str:
     """One idle request at one stage, on each report's database: its SQL time divided
-    by its queries, which is what one query cost there, round trip and rows included."""
+    by its queries, which is what one query cost there, round trip and rows included.
+    The warm request's, where the report has cold and warm ones."""
     from loadtest.markdown import LEFT, RIGHT, number, table
 
     stage, folders, *endpoint = argument.split()
@@ -131,6 +132,7 @@ def per_query(argument: str) -> str:
     for folder in folders.split(","):
         report = _report(folder)
         probe = _probe(report, folder, stage, endpoint)
+        probe = probe.get("warm", probe)
         per_query_us = probe["db_ms"] * 1000 / probe["queries"]
         database = report["environment"]["database"]
         rows.append(
