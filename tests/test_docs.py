@@ -142,6 +142,35 @@ class TestStageFilter:
             sync.render(f"<!-- single reports/reference/sqlite stages={stages} -->\n<!-- end -->\n")
 
 
+class TestCeilingMarker:
+    """Chapters 11 to 13 show measure_ceiling's reports through the report's own tables."""
+
+    def test_setups_are_columns_side_by_side(self):
+        rendered = load_sync().render(
+            "<!-- ceiling reports/reference/servers-sqlite setups -->\n<!-- end -->\n"
+        )
+
+        header = rendered.splitlines()[1]
+        assert "`sync:2`" in header and "`gthread:2x1`" in header and "`gthread:4x1`" in header
+        assert "measure_ceiling" in rendered
+
+    def test_without_setups_every_figure_is_a_row(self):
+        report = json.loads((REFERENCE / "ceiling-sqlite" / "report.json").read_text())
+        rendered = load_sync().render(
+            "<!-- ceiling reports/reference/ceiling-sqlite -->\n<!-- end -->\n"
+        )
+
+        rows = [line for line in rendered.splitlines() if line.startswith("| ")][1:]
+        stages = report["results"]["gthread:2x1"]
+        assert len(rows) == sum(len(endpoints) for endpoints in stages.values())
+
+    def test_an_unknown_option_is_refused(self):
+        sync = load_sync()
+
+        with pytest.raises(sync.SyncError, match="unknown option"):
+            sync.render("<!-- ceiling reports/reference/ceiling-sqlite fast -->\n<!-- end -->\n")
+
+
 class TestExamples:
     """The scripts the chapters include run as the chapters say."""
 
