@@ -35,7 +35,7 @@ def anchors(markdown: str) -> set[str]:
 
 
 def test_there_is_a_chapter_per_step_of_the_walkthrough():
-    assert [chapter.name[:2] for chapter in CHAPTERS] == [f"{n:02}" for n in range(11)]
+    assert [chapter.name[:2] for chapter in CHAPTERS] == [f"{n:02}" for n in range(14)]
 
 
 @pytest.mark.parametrize("chapter", [*CHAPTERS, BASE_DIR / "README.md"], ids=lambda p: p.name)
@@ -204,9 +204,13 @@ def test_each_benchmark_output_names_the_command_that_made_it():
 
     assert outputs
     for output in outputs:
+        # <script>.md, or <script>-<stage>.md for a run with --stage <stage>.
+        script, _, stage = output.stem.partition("-")
         first_line = output.read_text().splitlines()[0]
-        assert first_line.startswith(f"Command: `python benchmarks/{output.stem}.py")
-        assert (BASE_DIR / "benchmarks" / f"{output.stem}.py").is_file()
+        command = f"Command: `python benchmarks/{script}.py"
+        assert first_line.startswith(command), output.name
+        assert not stage or f"--stage {stage}" in first_line, output.name
+        assert (BASE_DIR / "benchmarks" / f"{script}.py").is_file()
 
 
 def sh_blocks(chapter: Path) -> list[list[str]]:
