@@ -26,50 +26,38 @@ django.setup()
 import psutil  # noqa: E402
 
 from loadtest import databases, locust_process, samples, stats  # noqa: E402
+from loadtest.ceiling import server_cpu_seconds as cpu_seconds  # noqa: E402
 from loadtest.endpoints import LOGIN  # noqa: E402
 from loadtest.environment import load_average  # noqa: E402
 from loadtest.markdown import LEFT, RIGHT, number, table  # noqa: E402
 from loadtest.server import serve  # noqa: E402
 
-
-def tree_cpu(process: psutil.Process) -> float:
-    total = 0.0
-    for p in [process, *process.children(recursive=True)]:
-        try:
-            times = p.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
+# The project's locustfile, and the same with HttpUser as its client.
+LOCUSTFILES = {
+    "FastHttpUser": BASE_DIR / "locustfile.py",
+    "HttpUser": BASE_DIR / "benchmarks" / "http_user_locustfile.py",
+}
 
 
 def run(client: str, url: str, users: int, seconds: int, workdir: Path) -> dict:
-    source = (BASE_DIR / "locustfile.py").read_text()
-    if client == "HttpUser":
-        source = source.replace("FastHttpUser", "HttpUser")
-    locustfile = BASE_DIR / f".bench_{client}.py"
-    locustfile.write_text(source)
     folder = workdir / client
     folder.mkdir()
-    try:
-        server = psutil.Process(_server_pid(url))
-        server_before = tree_cpu(server)
-        command = locust_process.throughput_command(
-            url,
-            locustfile=locustfile,
-            users=users,
-            seconds=seconds,
-            options={"--think-time-scale": 0},
-        )
-        process = locust_process.start(command, env={**os.environ, "LOAD_SAMPLES_DIR": str(folder)})
-        locust = psutil.Process(process.pid)
-        locust_cpu = 0.0
-        while process.poll() is None:
-            locust_cpu = max(locust_cpu, tree_cpu(locust))
-            time.sleep(0.2)
-        server_cpu = tree_cpu(server) - server_before
-    finally:
-        locustfile.unlink()
+    server_pid = _server_pid(url)
+    server_before = cpu_seconds(server_pid)
+    command = locust_process.throughput_command(
+        url,
+        locustfile=LOCUSTFILES[client],
+        users=users,
+        seconds=seconds,
+        options={"--think-time-scale": 0},
+    )
+    process = locust_process.start(command, env={**os.environ, "LOAD_SAMPLES_DIR": str(folder)})
+    locust_cpu = 0.0
+    while process.poll() is None:
+        # The largest reading: the processes' CPU is gone once they have exited.
+        locust_cpu = max(locust_cpu, cpu_seconds(process.pid))
+        time.sleep(0.2)
+    server_cpu = cpu_seconds(server_pid) - server_before
     summary = stats.summarize(samples.load(folder))
     steady = sum(f["requests"] for n, f in summary["endpoints"].items() if n != LOGIN)
     return {

@@ -15,7 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from rest_framework.test import APIClient
 
 import project.settings
-from loadtest import ceiling, ceiling_report, ceiling_settings, databases, generators
+from loadtest import ceiling, ceiling_report, ceiling_settings, databases, generators, probe
 from loadtest.ceiling import ServerConfig
 from loadtest.server import running
 from project.middleware import parse
@@ -259,10 +259,12 @@ class TestConnectionsPerWorker:
             for client in clients:
                 client.request("GET", "/api/trivial/")
                 assert client.getresponse().read() == b'{"ok":true}'
-            workers = psutil.Process(server.pid).children()
             held = [
-                sum(c.status == psutil.CONN_ESTABLISHED for c in worker.net_connections())
-                for worker in workers
+                sum(
+                    c.status == psutil.CONN_ESTABLISHED
+                    for c in psutil.Process(pid).net_connections("tcp")
+                )
+                for pid in probe.worker_pids(server.pid)
             ]
             for client in clients:
                 client.close()
